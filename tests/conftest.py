@@ -1,0 +1,40 @@
+"""Shared fixtures.  ``swift_server`` (a session-wide LocalSwift) comes from
+velocity's own pytest plugin, registered by the package's ``pytest11`` entry point."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import swiftclient
+
+
+@pytest.fixture
+def raw_conn(swift_server):
+    """A plain python-swiftclient connection to the session's LocalSwift, for
+    checking what Velocity did from the outside."""
+    conn = swiftclient.Connection(authurl=swift_server.auth_url, user=swift_server.user,
+                                  key=swift_server.key, retries=0)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def container_name(raw_conn):
+    """A fresh container name; the container and its segments are removed afterwards."""
+    name = "t-" + uuid.uuid4().hex[:12]
+    yield name
+    for cname in (name, name + "_segments"):
+        try:
+            _, objects = raw_conn.get_container(cname, full_listing=True)
+        except swiftclient.ClientException:
+            continue
+        for obj in objects:
+            try:
+                raw_conn.delete_object(cname, obj["name"])
+            except swiftclient.ClientException:
+                pass
+        try:
+            raw_conn.delete_container(cname)
+        except swiftclient.ClientException:
+            pass
