@@ -38,3 +38,20 @@ def container_name(raw_conn):
             raw_conn.delete_container(cname)
         except swiftclient.ClientException:
             pass
+
+
+@pytest.fixture(scope="session")
+def credentials(swift_server):
+    """tempauth v1 credentials for the session's LocalSwift."""
+    from velocity.auth import Credentials
+
+    return Credentials.v1(swift_server.auth_url, swift_server.user, swift_server.key)
+
+
+@pytest.fixture(scope="session")
+def client(credentials):
+    """A SwiftClient shared by the session (it is thread-safe)."""
+    from velocity.client import SwiftClient
+
+    with SwiftClient(credentials) as swift:
+        yield swift
