@@ -1,0 +1,556 @@
+"""SwiftClient: real requests against LocalSwift, and the faults no local
+server produces on demand (401 mid-work, 503 storms, 429 with Retry-After,
+dropped connections) played by ``responses``."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket
+import threading
+import uuid
+
+import pytest
+import requests
+import responses
+import swiftclient
+
+from velocity import errors
+from velocity.auth import Credentials
+from velocity.client import RetryPolicy, SwiftClient
+
+AUTH = "https://auth.example.test/auth/v1.0"
+STORE = "https://swift.example.test/v1/AUTH_a"
+KS3 = "http://keystone.example.test:5000/v3"
+
+
+@pytest.fixture
+def mock():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """The delays the client asked for (nothing really sleeps)."""
+    asked: list[float] = []
+    monkeypatch.setattr("velocity.client.time.sleep", asked.append)
+    return asked
+
+
+def body_of(request) -> bytes:
+    body = request.body
+    if body is None or isinstance(body, bytes):
+        return body or b""
+    if isinstance(body, str):
+        return body.encode()
+    if hasattr(body, "read"):
+        return body.read()
+    return b"".join(body)
+
+
+def token_of(request) -> str:
+    value = request.headers.get("X-Auth-Token", "")
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class V1Identity:
+    """A v1 auth service handing out tok-1, tok-2, ... and counting logins."""
+
+    def __init__(self, mock: responses.RequestsMock, url: str = AUTH,
+                 storage: str = STORE) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+        self.storage = storage
+        mock.add_callback(responses.GET, url, callback=self)
+
+    def __call__(self, request):
+        with self.lock:
+            self.count += 1
+            token = "tok-%d" % self.count
+        return 200, {"X-Storage-Url": self.storage, "X-Auth-Token": token}, b""
+
+
+def mocked_client(mock, **kwargs) -> tuple[SwiftClient, V1Identity]:
+    identity = V1Identity(mock)
+    return SwiftClient(Credentials.v1(AUTH, "a:b", "key"), **kwargs), identity
+
+
+# -- real requests ------------------------------------------------------------------------
+
+
+def test_round_trip_against_localswift(client, raw_conn, container_name, tmp_path):
+    client.put_container(container_name, headers={"X-Container-Meta-Kind": "test"})
+    etag = client.put_object(container_name, "a/bytes.txt", b"hello")
+    path = tmp_path / "f.bin"
+    path.write_bytes(os.urandom(70000))
+    with open(path, "rb") as handle:
+        client.put_object(container_name, "a/file.bin", handle,
+                          content_length=path.stat().st_size)
+    assert raw_conn.get_object(container_name, "a/file.bin")[1] == path.read_bytes()
+    headers, body = client.get_object(container_name, "a/bytes.txt")
+    assert body == b"hello" and headers["etag"] == etag
+    assert client.head_object(container_name, "a/bytes.txt")["content-length"] == "5"
+    assert client.head_container(container_name)["x-container-meta-kind"] == "test"
+    names = [entry["name"] for entry in client.get_container(container_name)[1]]
+    assert names == ["a/bytes.txt", "a/file.bin"]
+    client.post_object(container_name, "a/bytes.txt", {"X-Object-Meta-Color": "blue"})
+    assert raw_conn.head_object(container_name, "a/bytes.txt")["x-object-meta-color"] == "blue"
+    client.copy_object(container_name, "a/bytes.txt", "/%s/b.txt" % container_name)
+    assert raw_conn.get_object(container_name, "b.txt")[1] == b"hello"
+    client.delete_object(container_name, "b.txt")
+    assert container_name in [c["name"] for c in client.iter_account(prefix=container_name)]
+
+
+def test_errors_are_mapped_with_details(client, container_name):
+    missing = "nope-" + uuid.uuid4().hex
+    with pytest.raises(errors.NoSuchContainer) as info:
+        client.head_container(missing)
+    assert (info.value.status, info.value.method) == (404, "HEAD")
+    assert info.value.path.endswith("/" + missing)
+    assert info.value.request_id and info.value.request_id.startswith("tx")
+    client.put_container(container_name)
+    with pytest.raises(errors.NoSuchObject) as info:
+        client.get_object(container_name, "ghost")
+    assert info.value.status == 404 and "ghost" in str(info.value)
+    client.put_object(container_name, "x", b"1")
+    with pytest.raises(errors.ContainerNotEmpty) as info:
+        client.delete_container(container_name)
+    assert info.value.status == 409
+    with pytest.raises(errors.ChecksumMismatch):
+        client.put_object(container_name, "bad-etag", b"data", etag="0" * 32)
+
+
+def test_iter_container_pages_past_the_page_size(client, container_name):
+    client.put_container(container_name)
+    for i in range(7):
+        client.put_object(container_name, "o%02d" % i, b"")
+    names = [e["name"] for e in client.iter_container(container_name, page_size=3)]
+    assert names == ["o%02d" % i for i in range(7)]
+    assert len(list(client.iter_container(container_name, page_size=3, limit=4))) == 4
+    assert [e["name"] for e in client.iter_container(container_name, prefix="o0",
+                                                     marker="o04", page_size=2)] == [
+        "o05", "o06"]
+
+
+def test_capabilities_come_from_info(client):
+    assert "swift" in client.capabilities()
+    assert client.capabilities() is client.capabilities()
+
+
+def test_user_agent_reaches_the_server(credentials, swift_server):
+    agent = "velocity-test/" + uuid.uuid4().hex[:8]
+    with SwiftClient(credentials, user_agent=agent) as swift:
+        swift.head_account()
+    assert agent in swift_server.log("proxy")
+
+
+# -- retries -------------------------------------------------------------------------------
+
+
+def test_503_storm_then_success(mock, sleeps):
+    client, _ = mocked_client(mock, retry=RetryPolicy(retries=5, backoff=0.5))
+    for _ in range(4):
+        mock.head(STORE, status=503)
+    mock.head(STORE, status=204, headers={"X-Account-Object-Count": "9"})
+    assert client.head_account()["x-account-object-count"] == "9"
+    assert len(sleeps) == 4
+    for attempt, delay in enumerate(sleeps):  # full jitter within the doubling bound
+        assert 0 <= delay <= 0.5 * 2 ** attempt
+
+
+def test_retries_exhausted_raise_response_error_with_status(mock, sleeps):
+    client, _ = mocked_client(mock, retry=RetryPolicy(retries=3, jitter=False, backoff=1))
+    mock.head(STORE + "/c", status=503, headers={"X-Trans-Id": "tx-storm"})
+    with pytest.raises(errors.ResponseError) as info:
+        client.head_container("c")
+    assert info.value.status == 503 and info.value.request_id == "tx-storm"
+    assert sleeps == [1, 2, 4]
+    assert len([c for c in mock.calls if c.request.method == "HEAD"]) == 4
+
+
+def test_429_retry_after_is_honoured(mock, sleeps):
+    client, _ = mocked_client(mock)
+    mock.get(STORE + "/c/o", status=429, headers={"Retry-After": "7"})
+    mock.get(STORE + "/c/o", status=200, body=b"ok")
+    assert client.get_object("c", "o")[1] == b"ok"
+    assert sleeps == [7.0]
+
+
+def test_retry_after_is_capped(mock, sleeps):
+    client, _ = mocked_client(mock, retry=RetryPolicy(max_retry_after=30))
+    mock.head(STORE, status=503, headers={"Retry-After": "3600"})
+    mock.head(STORE, status=204)
+    client.head_account()
+    assert sleeps == [30]
+
+
+@pytest.mark.parametrize("status", [408, 498, 500, 502])
+def test_other_transient_statuses_are_retried(mock, sleeps, status):
+    client, _ = mocked_client(mock)
+    mock.head(STORE, status=status)
+    mock.head(STORE, status=204)
+    client.head_account()
+    assert len(sleeps) == 1
+
+
+def test_client_errors_are_not_retried(mock, sleeps):
+    client, _ = mocked_client(mock)
+    mock.put(STORE + "/c", status=400)
+    with pytest.raises(errors.ResponseError) as info:
+        client.put_container("c")
+    assert info.value.status == 400 and sleeps == []
+
+
+def test_connection_errors_are_retried(mock, sleeps):
+    client, _ = mocked_client(mock)
+    mock.head(STORE, body=requests.ConnectionError("connection reset by peer"))
+    mock.head(STORE, status=204)
+    client.head_account()
+    assert len(sleeps) == 1
+
+
+def test_identity_connection_failure_is_retried(mock, sleeps):
+    mock.post(KS3 + "/auth/tokens", body=requests.ConnectionError("refused"))
+    mock.post(KS3 + "/auth/tokens", status=201, headers={"X-Subject-Token": "t"}, json={
+        "token": {"methods": ["password"], "expires_at": "2099-01-01T00:00:00Z",
+                  "project": {"id": "p", "name": "p", "domain": {"id": "default"}},
+                  "user": {"id": "u", "name": "u", "domain": {"id": "default"}},
+                  "catalog": [{"type": "object-store", "id": "s", "endpoints": [
+                      {"id": "e", "interface": "public", "region": "R", "url": STORE}]}]}})
+    mock.head(STORE, status=204)
+    SwiftClient(Credentials.password(KS3, "u", "pw", project_name="p")).head_account()
+    assert len(sleeps) == 1
+
+
+def test_retried_delete_that_finds_nothing_succeeded(mock, sleeps):
+    client, _ = mocked_client(mock)
+    mock.delete(STORE + "/c/o", status=503)
+    mock.delete(STORE + "/c/o", status=404)
+    assert client.delete_object("c", "o") is None
+    mock.delete(STORE + "/c/gone", status=404)
+    with pytest.raises(errors.NoSuchObject):
+        client.delete_object("c", "gone")
+
+
+def test_seekable_body_is_rewound_and_uploaded_whole(swift_server, credentials, raw_conn,
+                                                     container_name, sleeps, tmp_path):
+    raw_conn.put_container(container_name)
+    data = os.urandom(300_000)
+    path = tmp_path / "body.bin"
+    path.write_bytes(b"HEADER----" + data)
+    url = "%s/%s/obj" % (swift_server.storage_url, container_name)
+    sent: list[bytes] = []
+
+    def consumed_then_503(request):
+        sent.append(body_of(request))  # the body was read, then the server failed
+        return 503, {}, b"busy"
+
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.add_passthru(swift_server.proxy_url)
+        rsps.add_callback(responses.PUT, url, callback=consumed_then_503)
+        rsps.add(responses.PassthroughResponse(responses.PUT, url))
+        with open(path, "rb") as handle:
+            handle.seek(10)  # uploads start where the file position is
+            SwiftClient(credentials).put_object(container_name, "obj", handle,
+                                                content_length=len(data))
+    assert sent == [data] and len(sleeps) == 1
+    assert raw_conn.get_object(container_name, "obj")[1] == data
+
+
+def test_iterator_body_is_never_sent_twice(mock, sleeps):
+    client, _ = mocked_client(mock)
+    mock.put(STORE + "/c/o", status=503)
+    mock.put(STORE + "/c/o", status=201)
+
+    def chunks():
+        yield b"a" * 10
+        yield b"b" * 10
+
+    with pytest.raises(errors.ResponseError) as info:
+        client.put_object("c", "o", chunks())
+    assert info.value.status == 503 and sleeps == []
+    assert len([c for c in mock.calls if c.request.method == "PUT"]) == 1
+
+
+def test_iterator_body_waits_for_a_retried_login(mock, sleeps):
+    mock.get(AUTH, status=503)
+    identity = V1Identity(mock)
+    mock.put(STORE + "/c/o", status=201, headers={"ETag": "x"})
+    client = SwiftClient(Credentials.v1(AUTH, "a:b", "k"))
+    client.put_object("c", "o", iter([b"abc"]))
+    assert identity.count == 1 and len(sleeps) == 1
+
+
+# -- re-authentication ------------------------------------------------------------------------
+
+
+def test_401_mid_work_renews_the_token_once(mock, sleeps):
+    client, identity = mocked_client(mock)
+    expired = {"tok-1"}
+    mock.add_callback(responses.HEAD, STORE, callback=lambda req: (
+        401 if token_of(req) in expired else 204, {}, b""))
+    received: list[bytes] = []
+
+    def put(req):
+        received.append(body_of(req))
+        return (401, {}, b"") if token_of(req) in expired else (201, {"ETag": "e"}, b"")
+
+    mock.add_callback(responses.PUT, STORE + "/c/o", callback=put)
+    client.head_account()
+    assert identity.count == 2 and sleeps == []  # no backoff for a renewal
+    expired.add("tok-2")
+    client.put_object("c", "o", io.BytesIO(b"payload"))
+    assert identity.count == 3
+    assert received == [b"payload", b"payload"]  # rewound and sent again whole
+
+
+def test_a_token_refused_twice_is_authentication_failed(mock, sleeps):
+    client, identity = mocked_client(mock)
+    mock.head(STORE, status=401)
+    with pytest.raises(errors.AuthenticationFailed) as info:
+        client.head_account()
+    assert info.value.status == 401
+    assert identity.count == 2
+    assert len([c for c in mock.calls if c.request.method == "HEAD"]) == 2
+
+
+def test_many_threads_seeing_an_expired_token_renew_it_once(mock, sleeps):
+    client, identity = mocked_client(mock)
+    expired: set[str] = set()
+    mock.add_callback(responses.HEAD, STORE, callback=lambda req: (
+        401 if token_of(req) in expired else 204, {}, b""))
+    barrier = threading.Barrier(16)
+    failures: list[BaseException] = []
+
+    def work():
+        try:
+            client.head_account()
+            barrier.wait()
+            if threading.current_thread().name == "w0":
+                expired.add("tok-1")
+            barrier.wait()
+            client.head_account()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, name="w%d" % i) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert identity.count == 2
+
+
+def test_preauthenticated_token_refused_is_not_renewed(mock, sleeps):
+    mock.head(STORE, status=401)
+    client = SwiftClient(Credentials.preauthenticated(STORE, "fixed-token"))
+    with pytest.raises(errors.AuthenticationFailed, match="cannot renew"):
+        client.head_account()
+    assert len(mock.calls) == 1
+
+
+def test_retry_policy_is_validated():
+    with pytest.raises(errors.ConfigurationError, match="retries"):
+        RetryPolicy(retries=-1)
+    with pytest.raises(errors.ConfigurationError, match="backoff"):
+        RetryPolicy(backoff=-1)
+    with pytest.raises(errors.ConfigurationError, match="RetryPolicy"):
+        SwiftClient(Credentials.v1(AUTH, "a", "b"), retry=3)  # type: ignore[arg-type]
+    with pytest.raises(errors.ConfigurationError, match="Credentials"):
+        SwiftClient("http://x")  # type: ignore[arg-type]
+
+
+# -- thread safety and fork, for real -----------------------------------------------------------
+
+
+def test_32_threads_share_one_client_and_one_login(swift_server, raw_conn, container_name):
+    creds = Credentials.v1(swift_server.auth_url, swift_server.user, swift_server.key)
+    client = SwiftClient(creds)
+    client.put_container(container_name)
+    failures: list[str] = []
+    start = threading.Barrier(32)
+
+    def work(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(10):  # 10 rounds x 5 operations = 50 requests
+                name = "t%02d/o%d" % (n, i)
+                body = ("%d-%d" % (n, i)).encode() * 10
+                client.put_object(container_name, name, body)
+                if client.get_object(container_name, name)[1] != body:
+                    failures.append("%s: wrong body" % name)
+                if client.head_object(container_name, name)["content-length"] != str(len(body)):
+                    failures.append("%s: wrong length" % name)
+                listed = [e["name"] for e in client.iter_container(container_name,
+                                                                    prefix="t%02d/" % n)]
+                if name not in listed:
+                    failures.append("%s: not listed" % name)
+                if i % 2:
+                    client.delete_object(container_name, name)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append("%s: %r" % (n, exc))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert creds.plugin.auth_count == 1
+    remaining = raw_conn.get_container(container_name, full_listing=True)[1]
+    assert len(remaining) == 32 * 5
+    client.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_client_used_before_fork_works_in_the_child(swift_server, raw_conn, container_name):
+    creds = Credentials.v1(swift_server.auth_url, swift_server.user, swift_server.key)
+    client = SwiftClient(creds)
+    client.put_container(container_name)
+    parent_conn = client.connection()
+    pid = os.fork()
+    if pid == 0:  # child: a real request on fresh sockets, same token
+        code = 1
+        try:
+            fresh = client.connection() is not parent_conn
+            client.put_object(container_name, "from-child", b"child %d" % os.getpid())
+            same_token = creds.plugin.auth_count == 1
+            code = 0 if fresh and same_token else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert raw_conn.get_object(container_name, "from-child")[1] == b"child %d" % pid
+    client.head_container(container_name)  # the parent's connection still works
+
+
+# -- secrets never leak --------------------------------------------------------------------------
+
+
+def test_no_secret_in_logs_errors_or_reprs(swift_server, container_name, caplog, capfd,
+                                           sleeps):
+    secrets = {"ST-KEY-b3c9f1e0a2", "PASSWORD-9d8c7b6a5f", "RAX-APIKEY-0f1e2d3c4b",
+               "TOKEN-v3-4a5b6c7d8e9f00112233", "TOKEN-pre-aa11bb22cc33dd44",
+               "TOKEN-v1-first-0123456789", "TOKEN-v1-second-987654321",
+               "TOKEN-rax-55aa66bb77cc88"}
+    for name in ("velocity", "keystoneauth", "swiftclient", "urllib3", ""):
+        caplog.set_level(logging.DEBUG, logger=name)
+    texts: list[str] = []
+
+    def record(obj) -> None:
+        texts.append(str(obj))
+        texts.append(repr(obj))
+
+    # 1. tempauth against the real server, with its real token
+    real = Credentials.v1(swift_server.auth_url, swift_server.user, swift_server.key)
+    client = SwiftClient(real)
+    client.put_container(container_name)
+    client.put_object(container_name, "o", b"x")
+    client.get_object(container_name, "o")
+    try:
+        client.get_object(container_name, "missing")
+    except errors.VelocityError as exc:
+        record(exc)
+    secrets.add(real.get_token())
+    record(client)
+    record(real)
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        # 2. v1 with a token that expires, and a 503 on the way
+        tokens = iter(["TOKEN-v1-first-0123456789", "TOKEN-v1-second-987654321"])
+        mock.add_callback(responses.GET, AUTH, callback=lambda req: (
+            200, {"X-Storage-Url": STORE, "X-Auth-Token": next(tokens)}, b""))
+        mock.head(STORE, status=401)
+        mock.head(STORE, status=503)
+        mock.head(STORE, status=204)
+        v1 = Credentials.v1(AUTH, "a:b", "ST-KEY-b3c9f1e0a2")
+        SwiftClient(v1).head_account()
+        record(v1)
+        record(v1.plugin)
+        # 3. Keystone v3: a refused password, then a good one
+        mock.post(KS3 + "/auth/tokens", status=401, json={"error": {"code": 401}})
+        mock.post(KS3 + "/auth/tokens", status=201,
+                  headers={"X-Subject-Token": "TOKEN-v3-4a5b6c7d8e9f00112233"}, json={
+                      "token": {"methods": ["password"], "expires_at": "2099-01-01T00:00:00Z",
+                                "project": {"id": "p", "name": "p", "domain": {"id": "d"}},
+                                "user": {"id": "u", "name": "u", "domain": {"id": "d"}},
+                                "catalog": [{"type": "object-store", "id": "s", "endpoints": [
+                                    {"id": "e", "interface": "public", "region": "R",
+                                     "url": STORE + "3"}]}]}})
+        mock.head(STORE + "3", status=204)
+        ks = Credentials.password(KS3, "alice", "PASSWORD-9d8c7b6a5f", project_name="p")
+        try:
+            SwiftClient(ks).head_account()
+        except errors.VelocityError as exc:
+            record(exc)
+        SwiftClient(ks).head_account()
+        record(ks)
+        # 4. Rackspace: a refused key
+        mock.post("https://identity.api.rackspacecloud.com/v2.0/tokens", status=401,
+                  json={"unauthorized": {"code": 401, "message": "bad key"}})
+        rax = Credentials.rackspace("alice", "RAX-APIKEY-0f1e2d3c4b")
+        try:
+            SwiftClient(rax).head_account()
+        except errors.VelocityError as exc:
+            record(exc)
+        record(rax)
+        # 5. Rackspace: a good key; identity v2 puts the token in the answer's body
+        mock.post("https://identity.example.test/v2.0/tokens", json={"access": {
+            "token": {"id": "TOKEN-rax-55aa66bb77cc88", "expires": "2099-01-01T00:00:00Z"},
+            "serviceCatalog": [{"type": "object-store", "name": "cloudFiles", "endpoints": [
+                {"region": "DFW", "publicURL": STORE + "rax"}]}],
+            "user": {"id": "1", "name": "alice"}}})
+        mock.head(STORE + "rax", status=204)
+        rax_ok = Credentials.rackspace("alice", "RAX-APIKEY-0f1e2d3c4b",
+                                       "https://identity.example.test/v2.0")
+        SwiftClient(rax_ok).head_account()
+        record(rax_ok)
+        # 6. a pre-authenticated token the server refuses
+        mock.head("https://pre.example.test/v1/AUTH_p", status=401)
+        pre = Credentials.preauthenticated("https://pre.example.test/v1/AUTH_p",
+                                           "TOKEN-pre-aa11bb22cc33dd44")
+        try:
+            SwiftClient(pre).head_account()
+        except errors.VelocityError as exc:
+            record(exc)
+        record(pre)
+
+    assert any(r.name.startswith("swiftclient") for r in caplog.records)  # DEBUG was on
+    out, err = capfd.readouterr()
+    haystack = "\n".join([caplog.text, out, err, *texts,
+                          *(r.getMessage() for r in caplog.records)])
+    leaked = sorted(s for s in secrets if s in haystack)
+    assert leaked == []
+    # not even a prefix (swiftclient logs 16 characters of a token by default)
+    leaked_prefixes = sorted(s for s in secrets if s.startswith(("TOKEN-", "ST-KEY"))
+                             and s[:10] in haystack)
+    assert leaked_prefixes == []
+    real_token = real.get_token()
+    assert real_token[:16] not in haystack
+
+
+def test_environment_proxies_are_still_honoured(swift_server, monkeypatch):
+    # proxy settings are read once per HTTP connection, not per request; they
+    # must still apply: a proxy that does not answer makes the request fail
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    creds = Credentials.preauthenticated(*SwiftClient(
+        Credentials.v1(swift_server.auth_url, swift_server.user, swift_server.key)).get_auth())
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % dead)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = SwiftClient(creds, retry=RetryPolicy(retries=0))
+    with pytest.raises(errors.ResponseError, match="connection failed"):
+        client.head_account()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert "x-account-container-count" in SwiftClient(creds).head_account()
+
+
+def test_raw_swiftclient_connection_fixture_still_agrees(raw_conn, client):
+    # the shared client and a plain swiftclient see the same account
+    assert client.storage_url == raw_conn.get_auth()[0]
+    assert isinstance(client.connection(), swiftclient.Connection)
