@@ -1,8 +1,9 @@
 """``velocity demo``: Velocity's main job on a Swift it starts itself.
 
 Starts a :class:`~velocity.server.LocalSwift`, uploads a sample folder (many
-small files and one file large enough to be segmented), lists it, downloads it
-back, checks every byte and prints a short summary.
+small files and one file large enough to be segmented) with Velocity's own
+:class:`~velocity.transfer.TransferManager`, lists it, downloads it back, checks
+every byte and prints a short summary.
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ def _sha256(path: str) -> str:
 
 def run(out: TextIO, progress: bool = False) -> int:
     """Run the demo, writing its report to ``out``; returns an exit status."""
-    from swiftclient.service import SwiftService, SwiftUploadObject
-
+    from velocity.auth import Credentials
+    from velocity.client import SwiftClient
     from velocity.server import LocalSwift
+    from velocity.transfer import TransferConfig, TransferManager
 
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="velocity-demo-") as work, LocalSwift() as swift:
@@ -66,29 +68,32 @@ def run(out: TextIO, progress: bool = False) -> int:
         src, dst = os.path.join(work, "src"), os.path.join(work, "dst")
         digests = _make_sample(src)
         total = sum(os.path.getsize(os.path.join(src, rel)) for rel in digests)
-        options = {"auth": swift.auth_url, "user": swift.user, "key": swift.key,
-                   "auth_version": "1.0", "segment_size": SEGMENT_SIZE, "use_slo": True}
-        with SwiftService(options=options) as service:
+        config = TransferConfig(segment_size=SEGMENT_SIZE, segment_threshold=SEGMENT_SIZE)
+        client = SwiftClient(Credentials.v1(swift.auth_url, swift.user, swift.key))
+        with client, TransferManager(client, config) as manager:
             started = time.monotonic()
-            uploads = [SwiftUploadObject(os.path.join(src, rel), object_name=rel)
-                       for rel in sorted(digests)]
-            failed = [r for r in service.upload("demo", uploads) if not r["success"]]
+            uploads = manager.upload("demo", src, progress=progress)
             up = time.monotonic() - started
-            listing = [item for page in service.list("demo") for item in page["listing"]]
+            failed = [r for r in uploads if not r.ok]
+            segmented = [r for r in uploads if r.segments]
+            listing = list(client.iter_container("demo"))
             started = time.monotonic()
-            failed += [r for r in service.download("demo", options={"out_directory": dst})
-                       if not r["success"]]
+            failed += [r for r in manager.download("demo", out_dir=dst, progress=progress)
+                       if not r.ok]
             down = time.monotonic() - started
         bad = [rel for rel, digest in digests.items()
                if not os.path.exists(os.path.join(dst, rel))
                or _sha256(os.path.join(dst, rel)) != digest]
         mib = total / 1048576
         out.write("uploaded   %d files, %.1f MiB in %.2f s\n" % (len(digests), mib, up))
+        for item in segmented:
+            out.write("segmented  %s: %d segments of up to %.0f MiB, manifest written last\n"
+                      % (item.name, item.segments, SEGMENT_SIZE / 1048576))
         out.write("listed     %d objects in container 'demo'\n" % len(listing))
         out.write("downloaded %d files, %.1f MiB in %.2f s\n" % (len(digests), mib, down))
         ok = not failed and not bad and len(listing) == len(digests)
         for item in failed:
-            out.write("FAILED %s: %s\n" % (item.get("object"), item.get("error")))
+            out.write("FAILED %s\n" % item)
         for rel in bad:
             out.write("MISMATCH %s\n" % rel)
         out.write("verified   %d files byte for byte: %s\n"
