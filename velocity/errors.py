@@ -23,6 +23,7 @@ __all__ = [
     "NoSuchContainer",
     "NoSuchObject",
     "ContainerNotEmpty",
+    "ContainerExists",
     "ContainerNotPublic",
     "CDNNotEnabled",
     "InvalidContainerName",
@@ -35,6 +36,7 @@ __all__ = [
     "ChecksumMismatch",
     "UnsafePath",
     "TransferCancelled",
+    "InvalidEvent",
 ]
 
 
@@ -132,6 +134,11 @@ class ContainerNotEmpty(ResponseError):
     """Only empty containers can be deleted (HTTP 409)."""
 
 
+class ContainerExists(ResponseError):
+    """``create_container(name, error_on_existing=True)`` found the container
+    already there (Swift answers 202 instead of 201)."""
+
+
 class ContainerNotPublic(VelocityError):
     """The container is not published (no CDN or public read ACL)."""
 
@@ -179,3 +186,8 @@ class UnsafePath(VelocityError, ValueError):
 
 class TransferCancelled(VelocityError):
     """The transfer was cancelled; nothing partial was left behind."""
+
+
+class InvalidEvent(VelocityError, ValueError):
+    """A CloudEvent the downloader cannot use: unknown shape, no file records,
+    or a record with a bad name, size or hash type; the message says which."""

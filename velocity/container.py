@@ -1,0 +1,546 @@
+"""``Container`` and ``ContainerResults``: python-cloudfiles' containers on Velocity's core.
+
+Names, signatures and return values follow python-cloudfiles 1.7.11's
+``cloudfiles.container``; listings page past Swift's 10,000-entry limit, and
+publishing works on any Swift (a public read ACL) as well as on Rackspace's CDN.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, overload
+from urllib.parse import quote, urlsplit
+
+from velocity import consts, errors
+from velocity.storage_object import (
+    ObjectResults,
+    StorageObject,
+    _int,
+    _lower,
+    _meta_from,
+    _name_of,
+    check_meta_item,
+    check_object_name,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from velocity.connection import Connection
+
+__all__ = ["Container", "ContainerResults", "check_container_name", "PUBLIC_READ_ACL"]
+
+log = logging.getLogger("velocity")
+
+#: the read ACL :meth:`Container.make_public` adds when there is no CDN
+PUBLIC_READ_ACL = (".r:*", ".rlistings")
+
+
+def check_container_name(name: Any) -> str:
+    """Return ``name`` if Swift accepts it as a container name, else raise
+    :class:`~velocity.errors.InvalidContainerName` saying which rule it breaks."""
+    if name is None or name == "":
+        raise errors.InvalidContainerName("a container name must not be empty")
+    if not isinstance(name, str):
+        raise errors.InvalidContainerName(
+            "a container name must be a str, got %s" % type(name).__name__)
+    if "/" in name:
+        raise errors.InvalidContainerName("container name %r must not contain '/'" % name)
+    size = len(name.encode("utf-8"))
+    if size > consts.container_name_limit:
+        raise errors.InvalidContainerName(
+            "container name is %d bytes long in UTF-8; the limit is %d bytes"
+            % (size, consts.container_name_limit))
+    if "\x00" in name:
+        raise errors.InvalidContainerName("a container name must not contain NUL")
+    return name
+
+
+def raw_meta_headers(metadata: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    """Headers for a metadata update.  Keys that already are headers
+    (``X-Container-Meta-Foo``, ``X-Remove-...``, ``X-Versions-Location``: anything
+    starting with ``X-``) are sent as given, as python-cloudfiles did; bare names
+    (``foo``) get ``prefix``.  Names and values are checked first."""
+    headers: dict[str, str] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key:
+            raise errors.InvalidMetaName("a metadata name must be a non-empty str")
+        text = "" if value is None else str(value)
+        lowered = key.lower()
+        if lowered.startswith(prefix.lower()):
+            check_meta_item(key[len(prefix):], text)
+            headers[key] = text
+        elif lowered.startswith("x-"):
+            check_meta_item("x", text)  # the value still has to fit in a header
+            headers[key] = text
+        else:
+            check_meta_item(key, text)
+            headers[prefix + key] = text
+    return headers
+
+
+class Container:
+    """One container (python-cloudfiles' ``Container``).
+
+    Get one from a :class:`~velocity.connection.Connection`:
+    ``conn.get_container(name)`` / ``conn[name]`` (raises
+    :class:`~velocity.errors.NoSuchContainer`), ``conn.create_container(name)``,
+    or by iterating ``conn.get_all_containers()``.
+
+    :ivar name: the container name (validated when assigned)
+    :ivar conn: the :class:`~velocity.connection.Connection`
+    :ivar object_count: number of objects when last read from the server (or ``None``)
+    :ivar size_used: bytes used when last read from the server (or ``None``)
+    :ivar metadata: ``X-Container-Meta-*`` values, keys lower-case without the prefix
+    :ivar headers: every header of the last HEAD (lower-case keys)
+    """
+
+    def __init__(self, connection: Connection, name: str | None = None,
+                 count: int | None = None, size: int | None = None,
+                 metadata: Mapping[str, str] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        if connection is None:
+            raise errors.ConfigurationError("a Container needs a Connection")
+        self.conn = connection
+        self.name = name  # type: ignore[assignment]  # validated by the setter
+        self.object_count = count
+        self.size_used = size
+        self.metadata: dict[str, str] = dict(metadata or {})
+        self.headers: dict[str, str] = _lower(headers or {})
+        self._cdn: dict[str, Any] | None = None
+
+    # -- name ----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The container name."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        if value is not None:
+            check_container_name(value)
+        self._name = value  # type: ignore[assignment]
+
+    def _checked_name(self) -> str:
+        return check_container_name(self._name)
+
+    def __str__(self) -> str:
+        return self._name or ""
+
+    def __repr__(self) -> str:
+        return "<Container %r>" % (self._name,)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Container):
+            return NotImplemented
+        return self._name == other._name and self.conn is other.conn
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
+    @property
+    def _client(self) -> Any:
+        return self.conn.client
+
+    def refresh(self) -> Container:
+        """Re-read ``object_count``, ``size_used``, ``metadata`` and ``headers``
+        from the server; returns ``self``."""
+        headers = self._client.head_container(self._checked_name())
+        self._load(headers)
+        return self
+
+    def _load(self, headers: Mapping[str, str]) -> None:
+        lowered = _lower(headers)
+        self.headers = lowered
+        self.object_count = _int(lowered.get("x-container-object-count"))
+        self.size_used = _int(lowered.get("x-container-bytes-used"))
+        self.metadata = _meta_from(lowered, "x-container-meta-")
+
+    # -- metadata, static web, versioning --------------------------------------
+
+    def update_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Set container metadata.  Keys are either bare names (``"color"``,
+        sent as ``X-Container-Meta-Color``) or raw headers as in
+        python-cloudfiles (``"X-Container-Meta-Color"``); an empty value removes
+        the item.  :attr:`metadata` is updated too."""
+        headers = raw_meta_headers(metadata, "X-Container-Meta-")
+        self._client.post_container(self._checked_name(), headers)
+        for key, value in headers.items():
+            if key.lower().startswith("x-container-meta-"):
+                short = key.lower()[len("x-container-meta-"):]
+                if value:
+                    self.metadata[short] = value
+                else:
+                    self.metadata.pop(short, None)
+
+    def enable_static_web(self, index: str | None = None, listings: bool | None = None,
+                          error: str | None = None, listings_css: str | None = None) -> None:
+        """Serve the container as a web site (Swift's ``staticweb``): ``index``
+        page, HTML ``listings``, ``error`` page suffix and ``listings_css``.
+        A ``None`` setting is cleared."""
+        self.update_metadata({
+            "X-Container-Meta-Web-Index": index or "",
+            "X-Container-Meta-Web-Listings": "" if listings is None else str(listings),
+            "X-Container-Meta-Web-Error": error or "",
+            "X-Container-Meta-Web-Listings-CSS": listings_css or "",
+        })
+
+    def disable_static_web(self) -> None:
+        """Stop serving the container as a web site."""
+        self.enable_static_web()
+
+    def enable_object_versioning(self, container_name: str | Container) -> None:
+        """Keep every overwritten version of an object in ``container_name``
+        (Swift's ``X-Versions-Location``); that container must exist."""
+        target = check_container_name(_name_of(container_name))
+        self._client.post_container(self._checked_name(), {"X-Versions-Location": target})
+
+    def disable_object_versioning(self) -> None:
+        """Stop keeping old versions (those already kept stay)."""
+        self._client.post_container(self._checked_name(), {"X-Remove-Versions-Location": "x"})
+
+    # -- publishing (Rackspace CDN, or a public read ACL) ------------------------
+
+    def _cdn_data(self, refresh: bool = False) -> dict[str, Any]:
+        if self._cdn is None or refresh:
+            cdn = self.conn._cdn_client()
+            try:
+                headers = _lower(cdn.head_container(self._checked_name()))
+            except errors.NoSuchContainer:
+                headers = {}
+            enabled = headers.get("x-cdn-enabled", "true" if headers else "false")
+            self._cdn = {
+                "cdn_uri": headers.get("x-cdn-uri") if enabled.lower() == "true" else None,
+                "cdn_ssl_uri": headers.get("x-cdn-ssl-uri"),
+                "cdn_streaming_uri": headers.get("x-cdn-streaming-uri"),
+                "cdn_ttl": _int(headers.get("x-ttl")),
+                "cdn_log_retention": headers.get("x-log-retention", "").lower() == "true",
+            }
+        return self._cdn
+
+    def _cdn_attr(self, key: str) -> Any:
+        if not self.conn.cdn_enabled:
+            return None
+        return self._cdn_data()[key]
+
+    @property
+    def cdn_uri(self) -> str | None:
+        """The CDN URL (Rackspace CDN; ``None`` without CDN or when private)."""
+        return self._cdn_attr("cdn_uri")
+
+    @property
+    def cdn_ssl_uri(self) -> str | None:
+        """The HTTPS CDN URL (Rackspace CDN)."""
+        return self._cdn_attr("cdn_ssl_uri")
+
+    @property
+    def cdn_streaming_uri(self) -> str | None:
+        """The streaming CDN URL (Rackspace CDN)."""
+        return self._cdn_attr("cdn_streaming_uri")
+
+    @property
+    def cdn_ttl(self) -> int | None:
+        """Seconds the CDN caches objects (Rackspace CDN)."""
+        return self._cdn_attr("cdn_ttl")
+
+    @property
+    def cdn_log_retention(self) -> bool | None:
+        """Whether CDN access logs are kept (Rackspace CDN)."""
+        return self._cdn_attr("cdn_log_retention")
+
+    def _read_acl(self) -> list[str]:
+        headers = _lower(self._client.head_container(self._checked_name()))
+        acl = headers.get("x-container-read", "")
+        return [item.strip() for item in acl.split(",") if item.strip()]
+
+    def make_public(self, ttl: int = consts.default_cdn_ttl) -> None:
+        """Let anyone read the container's objects.
+
+        With Rackspace's CDN (when the account's catalog has one), the container
+        is CDN-enabled with this ``ttl``.  Otherwise Swift's read ACL
+        ``.r:*,.rlistings`` is added (other ACL entries are kept; ``ttl`` does
+        not apply) and :meth:`public_uri` is the container's storage URL.
+        """
+        name = self._checked_name()
+        if self.conn.cdn_enabled:
+            if int(ttl) < 0:
+                raise errors.ConfigurationError("ttl must be >= 0 seconds, got %r" % ttl)
+            headers = {"X-TTL": str(int(ttl)), "X-CDN-Enabled": "True"}
+            cdn = self.conn._cdn_client()
+            if self.cdn_uri:
+                cdn.post_container(name, headers)
+            else:
+                cdn.put_container(name, headers=headers)
+            self._cdn = None
+            return
+        acl = self._read_acl()
+        acl += [entry for entry in PUBLIC_READ_ACL if entry not in acl]
+        self._client.post_container(name, {"X-Container-Read": ",".join(acl)})
+
+    def make_private(self) -> None:
+        """Stop public access: CDN-disable the container (Rackspace CDN; the
+        edge keeps cached copies until their TTL ends), or remove the public
+        read ACL entries (other entries are kept)."""
+        name = self._checked_name()
+        if self.conn.cdn_enabled:
+            self.conn._cdn_client().post_container(name, {"X-CDN-Enabled": "False"})
+            self._cdn = None
+            return
+        acl = [entry for entry in self._read_acl()
+               if entry not in PUBLIC_READ_ACL and not entry.startswith(".r:*")]
+        if acl:
+            self._client.post_container(name, {"X-Container-Read": ",".join(acl)})
+        else:
+            self._client.post_container(name, {"X-Remove-Container-Read": "x"})
+
+    def is_public(self) -> bool:
+        """Whether anyone may read the container (CDN-enabled, or ``.r:*`` in
+        its read ACL)."""
+        if self.conn.cdn_enabled:
+            return self._cdn_data(refresh=True)["cdn_uri"] is not None
+        return ".r:*" in self._read_acl()
+
+    def public_uri(self) -> str:
+        """The container's public URL: its CDN URL, or without CDN its storage
+        URL.  :class:`~velocity.errors.ContainerNotPublic` if it is private."""
+        if not self.is_public():
+            raise errors.ContainerNotPublic("container %r is not public: call make_public()"
+                                            % self._name)
+        if self.conn.cdn_enabled:
+            return self._cdn_data()["cdn_uri"]
+        return "%s/%s" % (self.conn.storage_url.rstrip("/"), quote(self._checked_name()))
+
+    def _cdn_only_uri(self, key: str) -> str:
+        if not self.conn.cdn_enabled:
+            raise errors.CDNNotEnabled("%s needs Rackspace's CDN; this account has none"
+                                       % key.replace("cdn_", "public_"))
+        if not self.is_public():
+            raise errors.ContainerNotPublic("container %r is not public" % self._name)
+        return self._cdn_data()[key]
+
+    def public_ssl_uri(self) -> str:
+        """The HTTPS CDN URL (Rackspace CDN only)."""
+        return self._cdn_only_uri("cdn_ssl_uri")
+
+    def public_streaming_uri(self) -> str:
+        """The streaming CDN URL (Rackspace CDN only)."""
+        return self._cdn_only_uri("cdn_streaming_uri")
+
+    def purge_from_cdn(self, email: str | None = None) -> None:
+        """Ask the CDN to drop every cached object of this container (Rackspace)."""
+        headers = {"X-Purge-Email": email} if email else {}
+        self.conn._cdn_client().call("delete_container", self._checked_name(),
+                                     headers=headers)
+
+    def log_retention(self, log_retention: bool = consts.cdn_log_retention) -> None:
+        """Keep (or stop keeping) CDN access logs (Rackspace CDN only)."""
+        self.conn._cdn_client().post_container(
+            self._checked_name(), {"X-Log-Retention": str(bool(log_retention))})
+        self._cdn = None
+
+    # -- temporary URLs --------------------------------------------------------
+
+    def get_temp_url(self, obj: str | StorageObject, method: str = "GET",
+                     seconds: int = 3600, key: str | None = None) -> str:
+        """A URL that allows ``method`` on ``obj`` without a token for
+        ``seconds`` seconds (Swift's ``tempurl``).
+
+        The key is ``key``, else the account's ``X-Account-Meta-Temp-URL-Key``
+        (or ``-Key-2``), else the container's; when none is set, Velocity sets
+        a random account key first (see :meth:`Connection.get_temp_url_key
+        <velocity.connection.Connection.get_temp_url_key>`).
+        """
+        from swiftclient.utils import generate_temp_url
+
+        name = check_object_name(_name_of(obj))
+        method = method.upper()
+        if method not in ("GET", "HEAD", "PUT", "POST", "DELETE"):
+            raise errors.ConfigurationError("temp URL method must be GET, HEAD, PUT, POST or "
+                                            "DELETE, got %r" % method)
+        if int(seconds) <= 0:
+            raise errors.ConfigurationError("seconds must be > 0, got %r" % seconds)
+        if key is None:
+            key = self.conn.get_temp_url_key(container=self)
+        parts = urlsplit(self.conn.storage_url)
+        path = "%s/%s/%s" % (parts.path.rstrip("/"), self._checked_name(), name)
+        signed = generate_temp_url(path, int(seconds), key, method)
+        query = signed[len(path):]
+        return "%s://%s%s%s" % (parts.scheme, parts.netloc, quote(path), query)
+
+    # -- objects -----------------------------------------------------------------
+
+    def create_object(self, object_name: str) -> StorageObject:
+        """A :class:`StorageObject` for ``object_name``; it need not exist yet
+        (write to it to create it)."""
+        self._checked_name()
+        return StorageObject(self, check_object_name(object_name))
+
+    def get_object(self, object_name: str) -> StorageObject:
+        """The existing object ``object_name``
+        (:class:`~velocity.errors.NoSuchObject` otherwise)."""
+        self._checked_name()
+        return StorageObject(self, check_object_name(object_name), force_exists=True)
+
+    def __getitem__(self, key: str) -> StorageObject:
+        return self.get_object(key)
+
+    def __iter__(self) -> Iterator[StorageObject]:
+        """Every object of the container (paged)."""
+        for record in self._iter_listing():
+            if "name" in record:
+                yield StorageObject(self, object_record=record)
+
+    def __contains__(self, item: object) -> bool:
+        name = _name_of(item)
+        if not isinstance(name, str):
+            return False
+        try:
+            self._client.head_object(self._checked_name(), check_object_name(name))
+        except errors.NoSuchObject:
+            return False
+        return True
+
+    def delete_object(self, object_name: str | StorageObject) -> None:
+        """Delete an object (by name or :class:`StorageObject`);
+        :class:`~velocity.errors.NoSuchObject` if it does not exist."""
+        name = check_object_name(_name_of(object_name))
+        self._client.delete_object(self._checked_name(), name)
+
+    def _iter_listing(self, prefix: str | None = None, limit: int | None = None,
+                      marker: str | None = None, path: str | None = None,
+                      delimiter: str | None = None, end_marker: str | None = None,
+                      **parms: Any) -> Iterator[dict[str, Any]]:
+        name = self._checked_name()
+        if limit is not None and int(limit) < 0:
+            raise errors.ConfigurationError("limit must be >= 0, got %r" % limit)
+        page_size = self.conn.page_size
+        extra = {k: v for k, v in parms.items() if v is not None}
+        if path is None and not extra:
+            yield from self._client.iter_container(
+                name, prefix=prefix or None, delimiter=delimiter or None, marker=marker or "",
+                end_marker=end_marker or None, limit=limit, page_size=page_size)
+            return
+        # ``path`` and extra query parameters (python-cloudfiles' **parms) need
+        # the plain request: page by marker here.
+        from urllib.parse import urlencode
+
+        query = urlencode(extra) or None
+        remaining = limit
+        marker = marker or ""
+        while remaining is None or remaining > 0:
+            size = page_size if remaining is None else min(page_size, remaining)
+            _, page = self._client.get_container(
+                name, marker=marker, limit=size, prefix=prefix or None,
+                delimiter=delimiter or None, end_marker=end_marker or None, path=path,
+                query_string=query)
+            if not page:
+                return
+            yield from page
+            if remaining is not None:
+                remaining -= len(page)
+            last = page[-1]
+            marker = last.get("name") or last.get("subdir")
+            if len(page) < size:
+                return
+
+    def get_objects(self, prefix: str | None = None, limit: int | None = None,
+                    marker: str | None = None, path: str | None = None,
+                    delimiter: str | None = None, end_marker: str | None = None,
+                    **parms: Any) -> ObjectResults:
+        """The container's objects as :class:`~velocity.storage_object.ObjectResults`.
+
+        :param prefix: only names starting with this
+        :param limit: at most this many (``None``: every object, paging past
+            Swift's 10,000-entry limit)
+        :param marker: only names after this
+        :param path: only the objects directly under this pseudo-folder
+        :param delimiter: roll names up at this character (pseudo-folders are
+            not objects, so they are left out here; see :meth:`list_objects`)
+        :param end_marker: only names before this
+        :param parms: further listing query parameters, passed through
+        """
+        return ObjectResults(self, self.list_objects_info(
+            prefix=prefix, limit=limit, marker=marker, path=path, delimiter=delimiter,
+            end_marker=end_marker, **parms))
+
+    def list_objects_info(self, prefix: str | None = None, limit: int | None = None,
+                          marker: str | None = None, path: str | None = None,
+                          delimiter: str | None = None, end_marker: str | None = None,
+                          **parms: Any) -> list[dict[str, Any]]:
+        """Listing entries as dicts (``name``, ``hash``, ``bytes``,
+        ``content_type``, ``last_modified``; ``subdir`` entries with a
+        ``delimiter``).  Same arguments as :meth:`get_objects`."""
+        return list(self._iter_listing(prefix=prefix, limit=limit, marker=marker, path=path,
+                                       delimiter=delimiter, end_marker=end_marker, **parms))
+
+    def list_objects(self, prefix: str | None = None, limit: int | None = None,
+                     marker: str | None = None, path: str | None = None,
+                     delimiter: str | None = None, end_marker: str | None = None,
+                     **parms: Any) -> list[str]:
+        """Object names (and pseudo-folder names ending in the ``delimiter``).
+        Same arguments as :meth:`get_objects`."""
+        return [entry.get("name") or entry["subdir"] for entry in self._iter_listing(
+            prefix=prefix, limit=limit, marker=marker, path=path, delimiter=delimiter,
+            end_marker=end_marker, **parms)]
+
+
+class ContainerResults(Sequence[Container]):
+    """The containers of one listing: a real sequence of :class:`Container`.
+
+    ``len()``, iteration, indexing (negative too), slicing (a
+    ``ContainerResults``), ``name in results`` (by name or by container),
+    ``index`` and ``count``.  Items come from the listing (``object_count``,
+    ``size_used``) with no extra request.
+    """
+
+    def __init__(self, conn: Connection, containers: Iterable[Mapping[str, Any]] | None = None
+                 ) -> None:
+        self.conn = conn
+        self._containers = [dict(c) for c in (containers or ()) if "name" in c]
+        self._names = [c["name"] for c in self._containers]
+
+    def _make(self, record: Mapping[str, Any]) -> Container:
+        return Container(self.conn, record["name"], record.get("count"), record.get("bytes"))
+
+    @overload
+    def __getitem__(self, key: int) -> Container: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> ContainerResults: ...
+
+    def __getitem__(self, key: int | slice) -> Container | ContainerResults:
+        if isinstance(key, slice):
+            return ContainerResults(self.conn, self._containers[key])
+        return self._make(self._containers[key])
+
+    def __len__(self) -> int:
+        return len(self._containers)
+
+    def __iter__(self) -> Iterator[Container]:
+        for record in self._containers:
+            yield self._make(record)
+
+    def __contains__(self, item: object) -> bool:
+        return _name_of(item) in self._names
+
+    def index(self, value: Any, *args: int) -> int:
+        return self._names.index(_name_of(value), *args)
+
+    def count(self, value: Any) -> int:
+        return self._names.count(_name_of(value))
+
+    @property
+    def names(self) -> list[str]:
+        """The container names, in listing order."""
+        return list(self._names)
+
+    def __repr__(self) -> str:
+        return "ContainerResults: %s containers" % len(self._containers)
+
+    __str__ = __repr__
+
+
+def random_temp_url_key() -> str:
+    """A new random temp-URL key."""
+    return secrets.token_urlsafe(32)
