@@ -1,0 +1,3 @@
+"""No views: the project exists for its management commands."""
+
+urlpatterns: list = []
