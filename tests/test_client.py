@@ -4,6 +4,7 @@ dropped connections) played by ``responses``."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import os
@@ -554,3 +555,88 @@ def test_raw_swiftclient_connection_fixture_still_agrees(raw_conn, client):
     # the shared client and a plain swiftclient see the same account
     assert client.storage_url == raw_conn.get_auth()[0]
     assert isinstance(client.connection(), swiftclient.Connection)
+
+
+# -- the direct transport for small objects --------------------------------------------------
+
+
+def body_bytes(body) -> bytes:
+    return b"".join(bytes(block) for block in body)
+
+
+def test_streamed_get_in_blocks_and_abandoned_half_way(client, container_name):
+    client.put_container(container_name)
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    client.put_small_object(container_name, "big", data)
+    headers, body = client.get_object_stream(container_name, "big", chunk=1024 * 1024)
+    assert int(headers["content-length"]) == len(data)
+    blocks = [bytes(block) for block in body]
+    assert [len(b) for b in blocks] == [1024 * 1024] * 3 + [5]
+    assert b"".join(blocks) == data
+    # give up after the first block: the next request on this thread still works
+    headers, body = client.get_object_stream(container_name, "big", chunk=65536)
+    first = bytes(next(iter(body)))
+    body.close()
+    assert first == data[:65536]
+    _, body = client.get_object_stream(container_name, "big",
+                                       headers={"Range": "bytes=10-19"})
+    assert body_bytes(body) == data[10:20]
+
+
+def test_small_object_put_and_get_round_trip_with_unicode_and_metadata(client, raw_conn,
+                                                                       container_name):
+    client.put_container(container_name)
+    data = os.urandom(5000)
+    name = "dossier/été 2024/ñ?#%.bin"
+    etag = client.put_small_object(container_name, name, data,
+                                   etag=hashlib.md5(data).hexdigest(),
+                                   headers={"X-Object-Meta-Color": "vert foncé"})
+    assert etag == hashlib.md5(data).hexdigest()
+    # seen from outside, the object is exactly what was sent
+    headers, body = raw_conn.get_object(container_name, name)
+    assert body == data
+    assert headers["x-object-meta-color"] == "vert foncé"
+    headers, body = client.get_object_stream(container_name, name)
+    assert body_bytes(body) == data
+    assert headers["etag"] == etag
+    assert headers["x-object-meta-color"] == "vert foncé"
+
+
+def test_small_object_errors_are_mapped(client, container_name):
+    client.put_container(container_name)
+    with pytest.raises(errors.NoSuchObject, match="missing"):
+        client.get_object_stream(container_name, "missing")
+    with pytest.raises(errors.NoSuchContainer):
+        client.put_small_object(container_name + "-nope", "o", b"x")
+    # Swift refuses data whose MD5 differs from the ETag sent (HTTP 422)
+    with pytest.raises(errors.ChecksumMismatch):
+        client.put_small_object(container_name, "o", b"data", etag="0" * 32)
+    with pytest.raises(errors.NoSuchObject):
+        client.head_object(container_name, "o")
+
+
+def test_small_object_requests_renew_an_expired_token(swift_server, container_name):
+    creds = Credentials.v1(swift_server.auth_url, swift_server.user, swift_server.key)
+    client = SwiftClient(creds)
+    client.put_container(container_name)
+    client.put_small_object(container_name, "o", b"first")
+    assert creds.plugin.auth_count == 1
+    # the server forgets nothing, so make the token this client holds a bad one
+    creds.plugin._token = "AUTH_tk" + "0" * 32
+    client.connection().token = creds.plugin._token
+    assert body_bytes(client.get_object_stream(container_name, "o")[1]) == b"first"
+    assert creds.plugin.auth_count == 2
+
+
+def test_small_object_requests_honour_a_proxy(swift_server, monkeypatch):
+    creds = Credentials.preauthenticated(*SwiftClient(
+        Credentials.v1(swift_server.auth_url, swift_server.user, swift_server.key)).get_auth())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % dead)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = SwiftClient(creds, retry=RetryPolicy(retries=0))
+    with pytest.raises(errors.ResponseError, match="connection failed"):
+        client.get_object_stream("c", "o")

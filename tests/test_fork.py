@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import traceback
 
 import pytest
@@ -98,3 +99,30 @@ def test_connection_made_before_fork_works_in_the_child(swift_server, raw_conn,
     assert conn.get_container(container_name).get_object("in-child.txt").read() == (
         b"in child")
 
+
+
+def test_transfer_manager_used_before_fork_works_in_the_child(client, raw_conn,
+                                                              container_name, tmp_path):
+    from velocity.transfer import TransferManager
+
+    (tmp_path / "parent.txt").write_bytes(b"from the parent")
+    (tmp_path / "child").mkdir()
+    (tmp_path / "child" / "child.txt").write_bytes(b"from the child")
+    with TransferManager(client) as manager:
+        # the parent's worker threads exist now; the child must not wait for them
+        assert manager.upload(container_name, str(tmp_path / "parent.txt"))[0].ok
+
+        def child_work() -> None:
+            signal.alarm(60)  # a hang in the child ends the child, not the suite
+            results = manager.upload(container_name, str(tmp_path / "child"))
+            assert [r.ok for r in results] == [True], [str(r) for r in results]
+            down = manager.download(container_name, ["parent.txt"],
+                                    out_dir=str(tmp_path / "down"))
+            assert down[0].ok, str(down[0])
+
+        status, report = run_in_child(child_work)
+        assert status == 0, report
+        assert raw_conn.get_object(container_name, "child.txt")[1] == b"from the child"
+        assert (tmp_path / "down" / "parent.txt").read_bytes() == b"from the parent"
+        # and the parent's manager still works
+        assert manager.upload(container_name, str(tmp_path / "parent.txt"))[0].ok

@@ -178,9 +178,19 @@ def test_one_request_per_small_object(counting, container_name, tmp_path):
     assert all(r.ok for r in results)
     names = [c[0] for c in counting.calls if c[0] != "get_capabilities"]
     # one listing (finds the container missing), one container PUT, one PUT per object
-    assert names.count("put_object") == 12
+    assert names.count("put_small_object") == 12
     assert "head_object" not in names
     assert len(names) == 14
+
+    counting.calls.clear()
+    with TransferManager(counting) as manager:
+        results = manager.download(container_name, out_dir=str(tmp_path / "out"))
+    assert len(results) == 12 and all(r.ok for r in results)
+    names = [c[0] for c in counting.calls if c[0] != "get_capabilities"]
+    # one listing page, then one GET per object
+    assert names == ["get_container"] + ["get_object_stream"] * 12
+    for i in range(12):
+        assert read(tmp_path / "out" / ("f%02d" % i)) == read(tmp_path / "src" / ("f%02d" % i))
 
 
 def test_file_just_over_threshold_is_an_slo(client, raw_conn, container_name, tmp_path):
@@ -205,15 +215,10 @@ def test_large_plain_object_downloads_as_parallel_ranges(client, raw_conn, conta
     data = os.urandom(5 * SEG + 7)
     raw_conn.put_container(container_name)
     raw_conn.put_object(container_name, "plain.bin", data)
-    counting_calls = []
-
-    class Spy(CountingClient):
-        pass
-
-    spy = Spy(client.credentials)
+    spy = CountingClient(client.credentials)
     with spy, TransferManager(spy, SMALL_CONFIG) as manager:
         [down] = manager.download(container_name, ["plain.bin"], out_dir=str(tmp_path))
-        counting_calls = spy.ops("get_object")
+        counting_calls = spy.ops("get_object_stream")
     assert down.ok, str(down)
     assert read(tmp_path / "plain.bin") == data
     ranged = [c for c in counting_calls if "Range" in (c[2].get("headers") or {})]
@@ -252,24 +257,26 @@ def test_skip_identical_transfers_no_data_the_second_time(counting, container_na
         counting.calls.clear()
         results = manager.upload(container_name, str(src), skip_identical=True)
         assert all(r.ok and r.skipped for r in results)
-        assert counting.ops("put_object") == []
+        assert counting.ops("put_object") == counting.ops("put_small_object") == []
+        assert counting.ops("put_object_stream") == []
 
         out = tmp_path / "out"
         assert all(r.ok for r in manager.download(container_name, out_dir=str(out)))
         counting.calls.clear()
         results = manager.download(container_name, out_dir=str(out), skip_identical=True)
         assert all(r.ok and r.skipped for r in results), [str(r) for r in results]
+        # only manifests are read (to compare segment MD5s), no object data
         data_gets = [c for c in counting.ops("get_object")
-                     if c[2].get("query_string") != "multipart-manifest=get"
-                     or c[2].get("resp_chunk_size")]
-        assert data_gets == []
+                     if c[2].get("query_string") != "multipart-manifest=get"]
+        assert data_gets == counting.ops("get_object_stream") == []
 
         write(src / "a.txt", b"ALPHA")
         counting.calls.clear()
         results = {r.name: r for r in manager.upload(container_name, str(src),
                                                      skip_identical=True)}
         assert not results["a.txt"].skipped and results["big.bin"].skipped
-        assert len(counting.ops("put_object")) == 1
+        assert len(counting.ops("put_object") + counting.ops("put_small_object")
+                   + counting.ops("put_object_stream")) == 1
 
 
 def test_changed_compares_size_and_mtime(client, container_name, tmp_path):
@@ -345,18 +352,19 @@ def test_path_escape_names_are_refused_per_item(client, raw_conn, container_name
 def test_failed_download_keeps_previous_file(credentials, raw_conn, container_name, tmp_path):
     raw_conn.put_container(container_name)
     raw_conn.put_object(container_name, "f.bin", os.urandom(3000))
-    raw_conn.put_object(container_name, "big.bin", os.urandom(5 * SEG))
+    # above the whole-GET size, so it is fetched as parallel ranges
+    raw_conn.put_object(container_name, "big.bin", os.urandom(20 * SEG))
     write(tmp_path / "f.bin", b"previous")
     write(tmp_path / "big.bin", b"previous big")
 
     def corrupt(operation, args, kwargs, call):
         result = call(operation, *args, **kwargs)
-        if operation == "get_object" and "Range" in (kwargs.get("headers") or {}):
+        if operation == "get_object_stream" and "Range" in (kwargs.get("headers") or {}):
             headers, body = result
             return headers, (b"X" * len(chunk) for chunk in body)
-        if operation == "get_object" and args[1] == "f.bin":
+        if operation == "get_object_stream" and args[1] == "f.bin":
             headers, body = result
-            return headers, iter([next(iter(body))[:-1] + b"!"])
+            return headers, iter([bytes(next(iter(body)))[:-1] + b"!"])
         return result
 
     swift = CountingClient(credentials, fault=corrupt)
@@ -388,10 +396,10 @@ def test_upload_etag_mismatch_is_detected(credentials, raw_conn, container_name,
 
     def wrong_etag(operation, args, kwargs, call):
         result = call(operation, *args, **kwargs)
-        if operation == "put_object" and args[0] == container_name + "_segments" \
+        if operation == "put_object_stream" and args[0] == container_name + "_segments" \
                 and args[1].endswith("00000001"):
             return "0" * 32
-        if operation == "put_object" and args[1] == "small.txt":
+        if operation == "put_small_object" and args[1] == "small.txt":
             return "0" * 32
         return result
 
@@ -411,7 +419,7 @@ def test_server_refuses_corrupted_upload_via_etag(credentials, raw_conn, contain
     write(tmp_path / "a.txt", b"original")
 
     def tamper(operation, args, kwargs, call):
-        if operation == "put_object" and isinstance(args[2], bytes):
+        if operation == "put_small_object" and isinstance(args[2], bytes):
             args = (args[0], args[1], b"tampered")
         return call(operation, *args, **kwargs)
 
@@ -569,3 +577,54 @@ def test_progress_arrives_on_callers_thread_with_totals(client, container_name, 
         assert rec.bytes == total
         assert len(rec.objects) == 3 and all(r.ok for r in rec.objects)
         assert rec.done == 1
+
+
+def test_cancel_cuts_short_a_retry_wait(tmp_path):
+    # a storage URL that answers every request with 503 and "Retry-After: 60":
+    # a fault no healthy LocalSwift plays, so a tiny loopback server does
+    import http.server
+    import time
+
+    from velocity.auth import Credentials
+    from velocity.client import RetryPolicy
+
+    class Busy(http.server.BaseHTTPRequestHandler):
+        def _busy(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            self.send_response(503)
+            self.send_header("Retry-After", "60")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_PUT = do_HEAD = _busy
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d/v1/AUTH_busy" % server.server_address[1]
+        client = SwiftClient(Credentials.preauthenticated(url, "token"),
+                             retry=RetryPolicy(retries=3, max_retry_after=120))
+        write(tmp_path / "a.txt", b"a")
+        with TransferManager(client) as manager:
+            outcome = {}
+
+            def upload() -> None:
+                outcome["results"] = manager.upload_stream("c", "a.txt", b"data")
+
+            worker = threading.Thread(target=upload)
+            began = time.monotonic()
+            worker.start()
+            time.sleep(0.5)  # the PUT is refused and the client waits to retry
+            manager.cancel()
+            worker.join(30)
+            waited = time.monotonic() - began
+        assert not worker.is_alive()
+        assert waited < 30  # not the 60 s the server asked for
+        assert isinstance(outcome["results"].error, errors.TransferCancelled)
+    finally:
+        server.shutdown()
+        server.server_close()

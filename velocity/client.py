@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import random
 import socket
+import ssl
 import threading
 import time
 import weakref
@@ -25,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import swiftclient
 from keystoneauth1 import exceptions as ksa_exc
@@ -34,7 +36,7 @@ from requests.exceptions import SSLError
 from requests.utils import get_environ_proxies
 from swiftclient.exceptions import ClientException
 
-from velocity import errors
+from velocity import __version__, errors
 from velocity.auth import Credentials
 
 __all__ = ["SwiftClient", "RetryPolicy", "translate_error"]
@@ -102,7 +104,7 @@ def _is_transient(exc: BaseException) -> bool:
         return _retryable_status(exc.http_status)
     if isinstance(exc, errors.VelocityError):  # from our own auth plugins
         return not isinstance(exc, errors.ConfigurationError) and _retryable_status(exc.status)
-    if isinstance(exc, (ksa_exc.SSLError, SSLError)):
+    if isinstance(exc, (ksa_exc.SSLError, SSLError, ssl.SSLError)):
         return False  # certificate problems do not heal
     return isinstance(exc, (socket.error, RequestException, ksa_exc.ConnectionError))
 
@@ -152,6 +154,10 @@ def translate_error(exc: BaseException, method: str | None = None,
                 return errors.AuthenticationFailed("the identity service refused the credentials",
                                                    method=method, path=path)
             return errors.ResponseError(str(exc.msg), method=method, path=path)
+        if status == 404 and obj and method == "PUT":
+            # an object PUT finds no object to miss: its container is absent
+            return errors.NoSuchContainer("no container %r (to store %r in)" % (container, obj),
+                                          **details)
         if status == 404 and obj:
             return errors.NoSuchObject("no object %r in container %r" % (obj, container),
                                        **details)
@@ -272,6 +278,7 @@ class SwiftClient:
         self.timeout = timeout
         self.user_agent = user_agent
         self._local = threading.local()
+        self._interrupt = threading.local()
         self._lock = threading.Lock()
         self._capabilities: dict[str, Any] | None = None
         # weak: a thread that ends drops its connection with its thread-local
@@ -311,6 +318,9 @@ class SwiftClient:
             conns, self._connections = list(self._connections), weakref.WeakSet()
         for conn in conns:
             try:
+                direct = getattr(conn, "_velocity_direct", None)
+                if direct is not None:
+                    direct.close()
                 conn.close()
             except Exception:  # noqa: BLE001 - closing is best effort
                 log.debug("closing a connection failed", exc_info=True)
@@ -361,6 +371,7 @@ class SwiftClient:
         that cannot (an iterator, a pipe) is never sent twice: its failures are
         raised at once.
         """
+        interrupt: threading.Event | None = getattr(self._interrupt, "event", None)
         method = _METHODS.get(operation.split("_", 1)[0])
         container = args[0] if args and isinstance(args[0], str) else kwargs.get("container")
         obj = args[1] if len(args) > 1 and isinstance(args[1], str) else kwargs.get("obj")
@@ -379,6 +390,9 @@ class SwiftClient:
             conn = self.connection()
             try:
                 self._sync(conn)
+                direct = _DIRECT_OPERATIONS.get(operation)
+                if direct is not None:
+                    return direct(self, conn, *args, **kwargs)
                 return getattr(conn, operation)(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - mapped below
                 error = translate_error(exc, method, container, obj)
@@ -415,9 +429,24 @@ class SwiftClient:
                 delay = self.retry.delay(attempt, _retry_after(exc))
                 log.info("retrying %s %s in %.2fs (attempt %d of %d): %s", method, where,
                          delay, attempt + 2, self.retry.retries + 1, error)
-                time.sleep(delay)
+                if interrupt is None:
+                    time.sleep(delay)
+                elif interrupt.wait(delay):
+                    raise errors.TransferCancelled(
+                        "cancelled while waiting to retry %s %s" % (method, where),
+                        method=method, path=where) from None
                 self._rewind(body, start)
                 attempt += 1
+
+    def set_interrupt(self, event: threading.Event | None) -> threading.Event | None:
+        """While ``event`` is set for the calling thread, a wait before a
+        retry ends as soon as ``event`` is set, raising
+        :class:`~velocity.errors.TransferCancelled` (the transfer engine uses
+        this so that ``cancel()`` and Ctrl-C are prompt).  Returns the
+        thread's previous event; ``None`` removes it."""
+        previous = getattr(self._interrupt, "event", None)
+        self._interrupt.event = event
+        return previous
 
     def _sync(self, conn: swiftclient.Connection) -> None:
         """Give ``conn`` the credentials' current token (and storage URL): a
@@ -467,6 +496,43 @@ class SwiftClient:
 
     def put_object(self, container: str, obj: str, contents: Any = None, **kwargs: Any) -> str:
         return self.call("put_object", container, obj, contents=contents, **kwargs)
+
+    def put_small_object(self, container: str, obj: str, data: bytes, *,
+                         etag: str | None = None, headers: dict[str, str] | None = None,
+                         query_string: str | None = None) -> str:
+        """PUT an object whose bytes are in memory; returns the stored ETag.
+
+        Same result as :meth:`put_object`, on the direct transport: a
+        per-thread ``http.client`` connection (HTTPS verified with the same CA
+        bundle as ``requests``) that costs about a third of the client CPU of
+        the ``requests`` stack per request, which is what small objects are
+        made of.  When a proxy applies to the storage URL, it goes through
+        swiftclient instead.  ``etag`` (the data's MD5) makes Swift refuse
+        data that arrived damaged."""
+        return self.call("put_small_object", container, obj, data, etag=etag,
+                         headers=headers, query_string=query_string)
+
+    def put_object_stream(self, container: str, obj: str, contents: Any, content_length: int,
+                          *, etag: str | None = None, headers: dict[str, str] | None = None,
+                          query_string: str | None = None) -> str:
+        """PUT ``content_length`` bytes read from the file-like ``contents``
+        (seekable, so a retry rewinds it) on the direct transport, in 1 MiB
+        blocks; returns the stored ETag.  Like :meth:`put_object` otherwise."""
+        return self.call("put_object_stream", container, obj, contents=contents,
+                         content_length=content_length, etag=etag, headers=headers,
+                         query_string=query_string)
+
+    def get_object_stream(self, container: str, obj: str, *,
+                          headers: dict[str, str] | None = None,
+                          query_string: str | None = None, chunk: int = 1024 * 1024
+                          ) -> tuple[dict[str, str], Any]:
+        """GET an object as ``(headers, body)``; iterating ``body`` yields
+        blocks of at most ``chunk`` bytes (memoryviews of one reused buffer on
+        the direct transport: use each before asking for the next), and
+        ``body.close()`` abandons the rest.  Like :meth:`get_object` with
+        ``resp_chunk_size``."""
+        return self.call("get_object_stream", container, obj, headers=headers,
+                         query_string=query_string, chunk=chunk)
 
     def head_object(self, container: str, obj: str, **kwargs: Any) -> dict[str, str]:
         return self.call("head_object", container, obj, **kwargs)
@@ -546,6 +612,240 @@ def _tell(body: Any) -> int | None:
         return tell()
     except (OSError, ValueError):
         return None
+
+
+# -- the direct transport for small objects -----------------------------------------
+
+
+def _ca_bundle() -> str | None:
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        return bundle
+    try:
+        import certifi  # what requests verifies with by default
+    except ImportError:  # pragma: no cover - requests depends on certifi
+        return None
+    return certifi.where()
+
+
+def _response_headers(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Lower-cased header names; values decoded as swiftclient does (UTF-8
+    sent as Latin-1 by http.client)."""
+    result = {}
+    for name, value in pairs:
+        try:
+            value = value.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            pass
+        result[name.lower()] = value
+    return result
+
+
+class _Direct:
+    """One keep-alive ``http.client`` connection to a storage URL (one per
+    thread, like the swiftclient connection it belongs to)."""
+
+    def __init__(self, url: str, timeout: float | None) -> None:
+        parts = urlsplit(url)
+        self.url = url
+        self.scheme = parts.scheme
+        self.host = parts.hostname or ""
+        self.port = parts.port
+        self.base = parts.path.rstrip("/")
+        self.timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            if self.scheme == "https":
+                context = ssl.create_default_context(cafile=_ca_bundle())
+                self._conn = http.client.HTTPSConnection(self.host, self.port,
+                                                         timeout=self.timeout, context=context,
+                                                         blocksize=_SEND_BLOCK)
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port,
+                                                        timeout=self.timeout,
+                                                        blocksize=_SEND_BLOCK)
+        return self._conn
+
+    def request(self, method: str, container: str, obj: str, headers: dict[str, Any],
+                body: Any = None, query_string: str | None = None
+                ) -> tuple[int, dict[str, str], bytes]:
+        """One request, its answer read whole: ``(status, headers, body)``."""
+        response, result = self.open(method, container, obj, headers, body, query_string)
+        try:
+            data = response.read()
+        except http.client.HTTPException as exc:
+            self.close()
+            raise ConnectionError("%s from %s" % (exc.__class__.__name__, self.host)) from None
+        except OSError:
+            self.close()
+            raise
+        if response.will_close:
+            self.close()
+        return response.status, result, data
+
+    def open(self, method: str, container: str, obj: str, headers: dict[str, Any],
+             body: Any = None, query_string: str | None = None
+             ) -> tuple[http.client.HTTPResponse, dict[str, str]]:
+        """Send a request; returns the response (its body unread) and its
+        headers.  An error status raises swiftclient's ``ClientException``."""
+        path = "%s/%s/%s" % (self.base, quote(container, safe=""), quote(obj, safe="/"))
+        if query_string:
+            path += "?" + query_string
+        conn = self._connection()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+        except http.client.HTTPException as exc:
+            self.close()
+            raise ConnectionError("%s from %s" % (exc.__class__.__name__, self.host)) from None
+        except BaseException:
+            # a body that stopped half-way (cancel, a file that shrank) leaves
+            # the connection mid-request: it cannot carry another one
+            self.close()
+            raise
+        result = _response_headers(response.getheaders())
+        if not 200 <= response.status < 300:
+            try:
+                content = response.read()
+            except (http.client.HTTPException, OSError):
+                content = b""
+            self.close()
+            raise ClientException(
+                "%s %s" % (response.status, response.reason), http_scheme=self.scheme,
+                http_host=self.host, http_port=self.port or "", http_path=path.split("?")[0],
+                http_query=query_string or "", http_status=response.status,
+                http_reason=response.reason, http_response_content=content,
+                http_response_headers=result)
+        return response, result
+
+
+class _DirectBody:
+    """An object body read from a direct connection in ``chunk``-sized blocks,
+    each yielded as a memoryview of one reused buffer (valid until the next
+    block is asked for).  ``close()`` before the end drops the connection."""
+
+    def __init__(self, direct: _Direct, response: http.client.HTTPResponse,
+                 chunk: int) -> None:
+        self.direct = direct
+        self.response = response
+        self.buffer = bytearray(chunk)
+        self.done = False
+
+    def __iter__(self) -> Iterator[memoryview]:
+        view = memoryview(self.buffer)
+        try:
+            while True:
+                count = self.response.readinto(self.buffer)
+                if not count:
+                    break
+                yield view[:count]
+        except http.client.HTTPException as exc:
+            self.close()
+            raise ConnectionError("%s while reading from %s"
+                                  % (exc.__class__.__name__, self.direct.host)) from None
+        except OSError:
+            self.close()
+            raise
+        self.done = True
+        if self.response.will_close:
+            self.direct.close()
+
+    def close(self) -> None:
+        if not self.done:
+            self.done = True
+            self.direct.close()  # the rest of the body is still on the socket
+
+
+def _direct(client: SwiftClient, conn: swiftclient.Connection) -> _Direct | None:
+    """The direct transport of ``conn`` (``None`` when a proxy applies)."""
+    direct = getattr(conn, "_velocity_direct", None)
+    if direct is not None and direct.url == conn.url:
+        return direct
+    if direct is not None:
+        direct.close()
+    direct = None
+    if not get_environ_proxies(conn.url, no_proxy=None):
+        direct = _Direct(conn.url, client.timeout)
+    conn._velocity_direct = direct
+    return direct
+
+
+def _request_headers(conn: swiftclient.Connection, client: SwiftClient,
+                     headers: dict[str, str] | None) -> dict[str, Any]:
+    result = {"X-Auth-Token": conn.token,
+              "User-Agent": client.user_agent or _USER_AGENT}
+    for name, value in (headers or {}).items():
+        # UTF-8 on the wire, as swiftclient sends metadata (http.client would use Latin-1)
+        result[name] = str(value).encode("utf-8")
+    return result
+
+
+def _direct_put(client: SwiftClient, conn: swiftclient.Connection, container: str, obj: str,
+                data: bytes, etag: str | None = None, headers: dict[str, str] | None = None,
+                query_string: str | None = None) -> str:
+    direct = _direct(client, conn)
+    if direct is None:
+        return conn.put_object(container, obj, data, content_length=len(data), etag=etag,
+                               headers=headers, query_string=query_string)
+    sent = _request_headers(conn, client, headers)
+    sent["Content-Length"] = str(len(data))
+    if etag:
+        sent["ETag"] = etag
+    _, result, _ = direct.request("PUT", container, obj, sent, body=data,
+                                  query_string=query_string)
+    return result.get("etag", "").strip('"')
+
+
+def _direct_get_stream(client: SwiftClient, conn: swiftclient.Connection, container: str,
+                       obj: str, headers: dict[str, str] | None = None,
+                       query_string: str | None = None, chunk: int = 1024 * 1024
+                       ) -> tuple[dict[str, str], Any]:
+    direct = _direct(client, conn)
+    if direct is None:
+        return conn.get_object(container, obj, headers=headers, query_string=query_string,
+                               resp_chunk_size=chunk)
+    response, result = direct.open("GET", container, obj,
+                                   _request_headers(conn, client, headers),
+                                   query_string=query_string)
+    length = response.length  # None when not announced
+    if length is not None and 0 < length < chunk:
+        chunk = length  # a small object needs no 1 MiB buffer
+    return result, _DirectBody(direct, response, chunk)
+
+
+def _direct_put_stream(client: SwiftClient, conn: swiftclient.Connection, container: str,
+                       obj: str, contents: Any, content_length: int, etag: str | None = None,
+                       headers: dict[str, str] | None = None,
+                       query_string: str | None = None) -> str:
+    direct = _direct(client, conn)
+    if direct is None:
+        return conn.put_object(container, obj, contents, content_length=content_length,
+                               etag=etag, headers=headers, query_string=query_string)
+    sent = _request_headers(conn, client, headers)
+    sent["Content-Length"] = str(content_length)
+    if etag:
+        sent["ETag"] = etag
+    _, result, _ = direct.request("PUT", container, obj, sent, body=contents,
+                                  query_string=query_string)
+    return result.get("etag", "").strip('"')
+
+
+_USER_AGENT = "python-velocity-%s" % __version__
+#: bytes read from an upload body per socket send on the direct transport
+_SEND_BLOCK = 1024 * 1024
+
+_DIRECT_OPERATIONS: dict[str, Callable[..., Any]] = {
+    "put_small_object": _direct_put,
+    "put_object_stream": _direct_put_stream,
+    "get_object_stream": _direct_get_stream,
+}
 
 
 def _tune_http(factory: Callable[..., Any], agent: str | None) -> Callable[..., Any]:

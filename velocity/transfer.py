@@ -211,6 +211,7 @@ class _Run:
         self.cancelled = threading.Event()
         self.events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self.report_progress = report_progress
+        self.outer: _Run | None = None  # a call this one runs inside of, on the same thread
 
     def check(self) -> None:
         if self.cancelled.is_set():
@@ -238,7 +239,7 @@ class _Reader:
     and raises instead of sending fewer bytes than announced."""
 
     def __init__(self, handle: BinaryIO, offset: int, length: int, run: _Run,
-                 abort: threading.Event | None = None) -> None:
+                 abort: threading.Event | None = None, hashing: bool = False) -> None:
         self.handle = handle
         self.offset = offset
         self.length = length
@@ -246,6 +247,9 @@ class _Reader:
         self.run = run
         self.abort = abort
         self.reported = 0
+        self.hashing = hashing
+        #: MD5 of the bytes read so far (with ``hashing``), restarted by ``seek(0)``
+        self.digest = _md5() if hashing else None
         handle.seek(offset)
 
     def __len__(self) -> int:
@@ -264,6 +268,8 @@ class _Reader:
         if not data:
             raise errors.IncompleteSend("the file shrank while it was being uploaded")
         self.position += len(data)
+        if self.digest is not None:
+            self.digest.update(data)
         if self.position > self.reported:
             self.run.progress(self.position - self.reported)
             self.reported = self.position
@@ -272,6 +278,10 @@ class _Reader:
     def seek(self, position: int, whence: int = 0) -> int:
         if whence != 0:
             raise OSError("only absolute seeks")
+        if self.hashing:
+            if position != 0:
+                raise OSError("a hashing reader only rewinds to its start")
+            self.digest = _md5()
         self.position = position
         self.handle.seek(self.offset + position)
         return position
@@ -457,6 +467,8 @@ class TransferManager:
         self._object_pool: ThreadPoolExecutor | None = None
         self._segment_pool: ThreadPoolExecutor | None = None
         self._closed = False
+        self._pid = os.getpid()
+        self._current = threading.local()  # the _Run a worker thread works for
 
     def __repr__(self) -> str:
         return "TransferManager(%r)" % (self.client,)
@@ -493,7 +505,18 @@ class TransferManager:
 
     # -- pools and the caller-side loop ---------------------------------------------
 
+    def _after_fork(self) -> None:
+        """In a forked child the parent's worker threads do not exist (and a
+        lock may have been held): start afresh."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._lock = threading.Lock()
+            self._runs = set()
+            self._object_pool = self._segment_pool = None
+            self._current = threading.local()
+
     def _pools(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+        self._after_fork()
         with self._lock:
             if self._object_pool is None:
                 self._object_pool = ThreadPoolExecutor(
@@ -506,17 +529,27 @@ class TransferManager:
     def _call(self, operation: str, *args: Any, **kwargs: Any) -> Any:
         return self.client.call(operation, *args, **kwargs)
 
+    def _bind(self, run: _Run | None) -> None:
+        """This thread now works for ``run``: a cancel of it also cuts short
+        the client's waits before retries."""
+        self._current.run = run
+        self.client.set_interrupt(run.cancelled if run is not None else None)
+
     def _start(self, subscribers: Iterable[ProgressSubscriber] | None, progress: bool,
                desc: str) -> tuple[_Run, list[ProgressSubscriber]]:
+        self._after_fork()
         subs = list(subscribers or ())
         if progress:
             subs.append(TqdmProgress(desc=desc))
         run = _Run(report_progress=bool(subs))
+        run.outer = getattr(self._current, "run", None)
+        self._bind(run)  # the caller's own requests heed cancel() too
         with self._lock:
             self._runs.add(run)
         return run, subs
 
     def _finish(self, run: _Run, subs: list[ProgressSubscriber]) -> None:
+        self._bind(run.outer)
         with self._lock:
             self._runs.discard(run)
         for sub in subs:
@@ -594,6 +627,7 @@ class TransferManager:
         return results
 
     def _work(self, run: _Run, job: _Job) -> None:
+        self._bind(run)
         try:
             run.check()
             job.fn(job.results)
@@ -908,15 +942,17 @@ class TransferManager:
                 raise errors.IncompleteSend("%s changed size while it was being uploaded" % path)
             run.check()
             etag = _md5_bytes(data) if opts.checksum else None
-            returned = self._call("put_object", container, name, data, content_length=size,
-                                  etag=etag, headers=headers)
+            returned = self._call("put_small_object", container, name, data, etag=etag,
+                                  headers=headers)
             run.progress(size)
         else:
+            # the ETag goes first, so Swift refuses damaged data before it replaces
+            # the object: that costs a read of the file before sending it
             etag = _file_md5(path, 0, size, run) if opts.checksum else None
             with open(path, "rb") as handle:
                 reader = _Reader(handle, 0, size, run)
-                returned = self._call("put_object", container, name, reader,
-                                      content_length=size, etag=etag, headers=headers)
+                returned = self._call("put_object_stream", container, name, reader, size,
+                                      etag=etag, headers=headers)
         self._check_etag(etag, returned, container, name)
         result.ok = True
         result.bytes = size
@@ -983,17 +1019,21 @@ class TransferManager:
     def _put_segment(self, run: _Run, opts: TransferConfig, abort: threading.Event,
                      seg_container: str, seg_name: str, path: str, offset: int,
                      length: int) -> tuple[str, str, int]:
+        self._bind(run)
         attempt = 0
         while True:
             run.check()
             if abort.is_set():
                 raise errors.TransferCancelled("stopped: another segment failed")
             try:
+                # hashed while it is sent, checked against the ETag Swift computed: a
+                # segment is invisible until the manifest names it, so a bad one is
+                # simply sent again (one read of the file instead of two)
                 with open(path, "rb") as handle:
-                    etag = _handle_md5(handle, offset, length, run) if opts.checksum else None
-                    reader = _Reader(handle, offset, length, run, abort)
-                    returned = self._call("put_object", seg_container, seg_name, reader,
-                                          content_length=length, etag=etag)
+                    reader = _Reader(handle, offset, length, run, abort, hashing=opts.checksum)
+                    returned = self._call("put_object_stream", seg_container, seg_name,
+                                          reader, length)
+                etag = reader.digest.hexdigest() if reader.digest is not None else None
                 self._check_etag(etag, returned, seg_container, seg_name)
                 return seg_name, _unquote_etag(returned) or etag or "", length
             except (errors.ChecksumMismatch, errors.IncompleteSend):
@@ -1271,12 +1311,13 @@ class TransferManager:
 
     def _fetch(self, run: _Run, container: str, name: str, dest: str,
                result: TransferResult) -> None:
-        headers, body = self._call("get_object", container, name, resp_chunk_size=_CHUNK,
+        headers, body = self._call("get_object_stream", container, name,
                                    query_string="multipart-manifest=get")
         temp: _TempFile | None = None
         try:
             if headers.get("x-static-large-object", "").lower() == "true":
-                manifest = b"".join(body)
+                # blocks may be views of one reused buffer: copy each
+                manifest = b"".join(bytes(block) for block in body)
                 info = self._manifest_info(json.loads(manifest), headers)
                 temp = _TempFile(dest)
                 whole = all(s[1] is not None and s[0].count("/") >= 2 for s in info.segments)
@@ -1287,9 +1328,8 @@ class TransferManager:
                 result.etag = info.etag
                 size = info.size
             elif headers.get("x-object-manifest"):
-                body.close()
-                headers, body = self._call("get_object", container, name,
-                                           resp_chunk_size=_CHUNK)
+                _close(body)
+                headers, body = self._call("get_object_stream", container, name)
                 size = int(headers.get("content-length", -1))
                 temp = _TempFile(dest)
                 self._write_body(run, body, temp.fd, 0, size, None)
@@ -1393,7 +1433,7 @@ class TransferManager:
             try:
                 self._write_body(run, _limited(first_body, first_task[1]), temp.fd, 0,
                                  first_task[1], None, abort)
-                first_body.close()
+                _close(first_body)
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 error = exc
                 abort.set()
@@ -1414,6 +1454,7 @@ class TransferManager:
                    source: str | None = None) -> None:
         """One part: the whole segment ``source`` when given (one plain GET,
         no manifest work for the proxy), else a byte range of the object."""
+        self._bind(run)
         attempt = 0
         while True:
             run.check()
@@ -1422,8 +1463,7 @@ class TransferManager:
             if source is not None:
                 seg_container, _, seg_name = source.lstrip("/").partition("/")
                 try:
-                    headers, body = self._call("get_object", seg_container, seg_name,
-                                               resp_chunk_size=_CHUNK)
+                    headers, body = self._call("get_object_stream", seg_container, seg_name)
                 except (errors.NoSuchObject, errors.NoSuchContainer):
                     raise
                 except errors.ResponseError as exc:
@@ -1433,7 +1473,7 @@ class TransferManager:
                     continue
             else:
                 headers, body = self._call(
-                    "get_object", container, name, resp_chunk_size=_CHUNK,
+                    "get_object_stream", container, name,
                     headers={"Range": "bytes=%d-%d" % (offset, offset + length - 1)})
             try:
                 self._write_body(run, body, fd, offset, length, etag, abort)
