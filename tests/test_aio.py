@@ -525,7 +525,8 @@ CATALOG_ANSWER = {
 def test_rackspace_identity_region_and_internal():
     import json
 
-    responses = pytest.importorskip("responses")
+    import responses
+
     from velocity.auth import RACKSPACE_AUTH_URL
 
     with responses.RequestsMock() as played:
@@ -543,7 +544,7 @@ def test_rackspace_identity_region_and_internal():
 def test_callable_identity_makes_the_payload():
     import json
 
-    responses = pytest.importorskip("responses")
+    import responses
     seen = []
 
     def payload(username, key):
@@ -563,7 +564,8 @@ def test_callable_identity_makes_the_payload():
 
 
 def test_region_missing_from_the_catalog_is_recorded():
-    responses = pytest.importorskip("responses")
+    import responses
+
     from velocity.auth import RACKSPACE_AUTH_URL
 
     with responses.RequestsMock() as played:

@@ -392,6 +392,18 @@ def test_os_variables_and_flags_alone_also_log_in(env, container_name, raw_conn)
     assert [c["name"] for c in lines(flags)] == [container_name]
 
 
+def test_a_key_flag_keeps_the_rest_of_an_rc_file():
+    rc = {"OS_AUTH_URL": "https://keystone.example.com/v3", "OS_USERNAME": "dana",
+          "OS_PROJECT_ID": "p-1234", "OS_USER_DOMAIN_ID": "d-42",
+          "OS_REGION_NAME": "RegionThree", "OS_INTERFACE": "internal"}
+    args = cli.build_parser().parse_args(["--key", "sekrit-9", "list"])
+    creds = cli.credentials(args, args.key, env=rc)
+    assert (creds.kind, creds.username, creds.region, creds.interface) == (
+        "password", "dana", "RegionThree", "internal")
+    assert creds.plugin.project_id == "p-1234"
+    assert creds.plugin.auth_methods[0].user_domain_id == "d-42"
+
+
 @pytest.mark.parametrize("argv,env,expected", [
     (["--identity", "rackspace", "-U", "alice", "--region", "DFW", "--internal"],
      {"OS_API_KEY": "sekrit-9"}, {"kind": "rackspace", "region": "DFW",

@@ -11,9 +11,8 @@ import subprocess
 import sys
 import threading
 
+import django
 import pytest
-
-django = pytest.importorskip("django")
 
 PROJECT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "django_project")
 

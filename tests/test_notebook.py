@@ -12,11 +12,10 @@ import json
 import os
 import sys
 
+import ipykernel  # noqa: F401 - the kernel the notebook runs on
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
 
 NOTEBOOK = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "notebooks",
                         "quickstart.ipynb")

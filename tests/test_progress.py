@@ -5,16 +5,8 @@ from __future__ import annotations
 import io
 import os
 
-from velocity.progress import ProgressSubscriber, TqdmProgress
+from velocity.progress import TqdmProgress
 from velocity.transfer import TransferManager, TransferResult
-
-
-def test_base_subscriber_methods_are_optional():
-    sub = ProgressSubscriber()
-    sub.on_start(None, None)
-    sub.on_progress(5)
-    sub.on_object_done(TransferResult("upload", "c", "o", ok=True))
-    sub.on_done()
 
 
 def test_tqdm_bar_counts_bytes_and_objects():

@@ -628,3 +628,30 @@ def test_cancel_cuts_short_a_retry_wait(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_manifest_put_that_fails_never_leaves_a_broken_object(credentials, raw_conn,
+                                                              container_name, tmp_path, stored):
+    data = os.urandom(3 * SEG)
+    write(tmp_path / "big.bin", data)
+
+    def lose_manifest_answer(operation, args, kwargs, call):
+        if kwargs.get("query_string") == "multipart-manifest=put":
+            if stored:
+                call(operation, *args, **kwargs)  # stored, but the answer is lost
+            raise errors.ResponseError("connection failed: ConnectionError", method="PUT")
+        return call(operation, *args, **kwargs)
+
+    swift = CountingClient(credentials, fault=lose_manifest_answer)
+    with swift, TransferManager(swift, SMALL_CONFIG) as manager:
+        [result] = manager.upload(container_name, str(tmp_path / "big.bin"))
+    if stored:
+        # the manifest is in place: the upload succeeded and its segments stay
+        assert result.ok, str(result)
+        assert raw_conn.get_object(container_name, "big.bin")[1] == data
+        assert len(segments_of(raw_conn, container_name)) == 3
+    else:
+        assert not result.ok and "connection failed" in str(result)
+        assert raw_conn.get_container(container_name)[1] == []
+        assert segments_of(raw_conn, container_name) == []

@@ -18,9 +18,8 @@ import importlib
 from typing import Any
 
 from velocity import errors
+from velocity._version import __version__
 from velocity.errors import VelocityError
-
-__version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY = {

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
 from velocity import errors as _errors
 from velocity.auth import RACKSPACE_AUTH_URL, Credentials
 from velocity.client import SwiftClient
+from velocity.names import check_container_name
 from velocity.progress import ProgressSubscriber, TqdmProgress
 
 if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
@@ -455,7 +456,7 @@ class Velocity:
         call, as in the seed; see :meth:`create_container_async`).  A failure
         is raised and recorded in :attr:`errors`."""
         try:
-            _check_container(name)
+            check_container_name(name)
             self.client.put_container(name)
         except _errors.VelocityError as error:
             self.errors.append(ErrorEntry("CREATE_CONTAINER", name if isinstance(name, str)
@@ -525,7 +526,7 @@ class Velocity:
             if not isinstance(container, str):
                 raise _errors.InvalidContainerName(
                     "container must be a str, got %s" % type(container).__name__)
-            _check_container(container)
+            check_container_name(container)
             if not isinstance(where, str) or not where:
                 raise _errors.ConfigurationError("location must be a folder path, got %r"
                                                  % (location,))
@@ -570,16 +571,6 @@ class Velocity:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close_session()
-
-
-def _check_container(name: str) -> None:
-    if not isinstance(name, str) or not name:
-        raise _errors.InvalidContainerName("a container name must be a non-empty str")
-    if "/" in name:
-        raise _errors.InvalidContainerName("container name %r contains '/'" % name)
-    if len(name.encode("utf-8")) > 256:
-        raise _errors.InvalidContainerName("container name %r is longer than 256 bytes"
-                                           % name)
 
 
 class _Transfer(Generic[T]):

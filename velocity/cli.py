@@ -111,7 +111,11 @@ def _read_key(args: argparse.Namespace) -> str | None:
 
 def credentials(args: argparse.Namespace, key: str | None,
                 env: Mapping[str, str] | None = None) -> Any:
-    """Credentials from the command line, falling back on ``OS_*`` / ``ST_*``."""
+    """Credentials from the command line laid over ``OS_*`` / ``ST_*``.
+
+    Flags win; whatever they leave unsaid (domains, project id, identity API
+    version, region ...) still comes from the environment, exactly as
+    :meth:`velocity.auth.Credentials.from_env` reads it."""
     from velocity.auth import Credentials
 
     env = dict(os.environ if env is None else env)
@@ -119,16 +123,10 @@ def credentials(args: argparse.Namespace, key: str | None,
         env["OS_REGION_NAME"] = args.region
     if args.internal:
         env["OS_INTERFACE"] = "internal"
-    if not (args.auth_url or args.user or key or args.identity):
+    if not (args.auth_url or args.user or key or args.identity or args.project):
         return Credentials.from_env(env)
     identity = args.identity
     auth_url = args.auth_url or env.get("ST_AUTH") or env.get("OS_AUTH_URL")
-    if identity == "application_credential":
-        user = args.user or env.get("OS_APPLICATION_CREDENTIAL_ID")
-        key = key or env.get("OS_APPLICATION_CREDENTIAL_SECRET")
-    else:
-        user = args.user or env.get("ST_USER") or env.get("OS_USERNAME")
-        key = key or env.get("ST_KEY") or env.get("OS_PASSWORD") or env.get("OS_API_KEY")
     if identity is None:
         if (auth_url and re.search(r"/v1(\.0)?/?$", auth_url)) or (
                 not args.auth_url and env.get("ST_AUTH")):
@@ -137,27 +135,38 @@ def credentials(args: argparse.Namespace, key: str | None,
             identity = "rackspace"
         else:
             identity = "password"
+    if identity == "application_credential":
+        user = args.user or env.get("OS_APPLICATION_CREDENTIAL_ID")
+        key = key or env.get("OS_APPLICATION_CREDENTIAL_SECRET")
+    else:
+        user = args.user or env.get("ST_USER") or env.get("OS_USERNAME")
+        key = key or env.get("ST_KEY") or env.get("OS_API_KEY") or env.get("OS_PASSWORD")
     missing = [flag for flag, value in (("--user", user), ("--key", key)) if not value]
     if identity != "rackspace" and not auth_url:
         missing.insert(0, "--auth-url")
     if missing:
         raise UsageError("missing %s (or the matching OS_* / ST_* variables)"
                          % ", ".join(missing))
-    if identity == "v1":
-        return Credentials.v1(auth_url, user, key, internal=args.internal)
-    if identity == "rackspace":
-        extra = {"auth_url": auth_url} if auth_url else {}
-        return Credentials.rackspace(user, key, region=args.region, internal=args.internal,
-                                     **extra)
+    for name in ("ST_AUTH", "ST_USER", "ST_KEY"):
+        env.pop(name, None)
+    env["OS_AUTH_TYPE"] = {"application_credential": "v3applicationcredential"}.get(
+        identity, identity)
+    if auth_url:
+        env["OS_AUTH_URL"] = auth_url
     if identity == "application_credential":
-        return Credentials.application_credential(
-            auth_url, user, key, region=args.region, internal=args.internal)
-    project = args.project or env.get("OS_PROJECT_NAME") or env.get("OS_TENANT_NAME")
-    return Credentials.password(
-        auth_url, user, key, project_name=project, region=args.region,
-        internal=args.internal,
-        user_domain_name=env.get("OS_USER_DOMAIN_NAME"),
-        project_domain_name=env.get("OS_PROJECT_DOMAIN_NAME"))
+        env["OS_APPLICATION_CREDENTIAL_ID"] = user  # type: ignore[assignment]
+        env["OS_APPLICATION_CREDENTIAL_SECRET"] = key  # type: ignore[assignment]
+        env.pop("OS_APPLICATION_CREDENTIAL_NAME", None)
+    else:
+        env["OS_USERNAME"] = user  # type: ignore[assignment]
+        env["OS_API_KEY" if identity == "rackspace" else "OS_PASSWORD"] = key  # type: ignore
+        if args.user:
+            env.pop("OS_USER_ID", None)
+    if args.project:
+        env["OS_PROJECT_NAME"] = args.project
+        for name in ("OS_PROJECT_ID", "OS_TENANT_ID", "OS_TENANT_NAME"):
+            env.pop(name, None)
+    return Credentials.from_env(env)
 
 
 def _client(args: argparse.Namespace) -> Any:

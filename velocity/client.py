@@ -36,7 +36,8 @@ from requests.exceptions import SSLError
 from requests.utils import get_environ_proxies
 from swiftclient.exceptions import ClientException
 
-from velocity import __version__, errors
+from velocity import errors
+from velocity._version import __version__
 from velocity.auth import Credentials
 
 __all__ = ["SwiftClient", "RetryPolicy", "translate_error"]

@@ -25,8 +25,9 @@ import sys
 import types
 from typing import Any
 
-from velocity import __version__, consts
+from velocity import consts
 from velocity import errors as _errors
+from velocity._version import __version__
 from velocity.connection import (
     Connection,
     ConnectionPool,

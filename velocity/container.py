@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import quote, urlsplit
 
 from velocity import consts, errors
+from velocity.names import check_container_name
 from velocity.storage_object import (
     ObjectResults,
     StorageObject,
@@ -34,26 +35,6 @@ log = logging.getLogger("velocity")
 
 #: the read ACL :meth:`Container.make_public` adds when there is no CDN
 PUBLIC_READ_ACL = (".r:*", ".rlistings")
-
-
-def check_container_name(name: Any) -> str:
-    """Return ``name`` if Swift accepts it as a container name, else raise
-    :class:`~velocity.errors.InvalidContainerName` saying which rule it breaks."""
-    if name is None or name == "":
-        raise errors.InvalidContainerName("a container name must not be empty")
-    if not isinstance(name, str):
-        raise errors.InvalidContainerName(
-            "a container name must be a str, got %s" % type(name).__name__)
-    if "/" in name:
-        raise errors.InvalidContainerName("container name %r must not contain '/'" % name)
-    size = len(name.encode("utf-8"))
-    if size > consts.container_name_limit:
-        raise errors.InvalidContainerName(
-            "container name is %d bytes long in UTF-8; the limit is %d bytes"
-            % (size, consts.container_name_limit))
-    if "\x00" in name:
-        raise errors.InvalidContainerName("a container name must not contain NUL")
-    return name
 
 
 def raw_meta_headers(metadata: Mapping[str, Any], prefix: str) -> dict[str, str]:

@@ -27,6 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, overload
 from urllib.parse import quote
 
 from velocity import consts, errors
+from velocity.names import check_container_name, check_object_name
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type hints only
     from velocity.container import Container
@@ -48,23 +49,6 @@ _KEPT_HEADERS = ("content-encoding", "content-disposition", "x-delete-at")
 
 def _utf8_len(value: str) -> int:
     return len(value.encode("utf-8"))
-
-
-def check_object_name(name: Any) -> str:
-    """Return ``name`` if Swift accepts it as an object name, else raise
-    :class:`~velocity.errors.InvalidObjectName` saying which rule it breaks."""
-    if name is None or name == "":
-        raise errors.InvalidObjectName("an object name must not be empty")
-    if not isinstance(name, str):
-        raise errors.InvalidObjectName(
-            "an object name must be a str, got %s" % type(name).__name__)
-    if _utf8_len(name) > consts.object_name_limit:
-        raise errors.InvalidObjectName(
-            "object name is %d bytes long in UTF-8; the limit is %d bytes"
-            % (_utf8_len(name), consts.object_name_limit))
-    if "\x00" in name:
-        raise errors.InvalidObjectName("an object name must not contain a NUL character")
-    return name
 
 
 def check_metadata(metadata: Mapping[str, Any]) -> None:
@@ -371,8 +355,6 @@ class StorageObject:
         return check_object_name(self.name)
 
     def _container_name(self) -> str:
-        from velocity.container import check_container_name
-
         return check_container_name(self.container.name)
 
     def _initialize(self) -> bool:
@@ -732,7 +714,6 @@ class StorageObject:
     def copy_to(self, container_name: str | Container, name: str) -> None:
         """Server-side copy of this object to ``container_name/name`` (content
         and metadata; nothing goes through the client)."""
-        from velocity.container import check_container_name
 
         source = self._checked_name()
         dest_container = check_container_name(getattr(container_name, "name", container_name))
@@ -743,7 +724,6 @@ class StorageObject:
     def copy_from(self, container_name: str | Container, name: str) -> None:
         """Make this object a server-side copy of ``container_name/name``;
         :attr:`metadata` set on this object is added to the copy's."""
-        from velocity.container import check_container_name
 
         target = self._checked_name()
         src_container = check_container_name(getattr(container_name, "name", container_name))

@@ -58,6 +58,7 @@ from urllib.parse import quote, unquote
 
 from velocity import errors
 from velocity.client import SwiftClient, translate_error
+from velocity.names import check_container_name, check_object_name
 from velocity.progress import ProgressSubscriber, TqdmProgress
 
 __all__ = ["TransferConfig", "TransferManager", "TransferResult", "MAX_OBJECT_SIZE"]
@@ -314,27 +315,6 @@ def _common_prefix(names: Sequence[str]) -> str:
     if not names:
         return ""
     return os.path.commonprefix(list(names))
-
-
-def _check_container(container: str) -> None:
-    if not isinstance(container, str) or not container:
-        raise errors.InvalidContainerName("a container name must be a non-empty string, got %r"
-                                          % (container,))
-    if "/" in container:
-        raise errors.InvalidContainerName("container name %r contains '/'" % container)
-    if len(container.encode("utf-8")) > 256:
-        raise errors.InvalidContainerName("container name %r is longer than 256 bytes"
-                                          % container)
-
-
-def _check_object_name(name: str) -> None:
-    if not isinstance(name, str) or not name:
-        raise errors.InvalidObjectName("an object name must be a non-empty string, got %r"
-                                       % (name,))
-    if "\x00" in name:
-        raise errors.InvalidObjectName("object name %r contains a NUL byte" % name)
-    if len(name.encode("utf-8")) > 1024:
-        raise errors.InvalidObjectName("object name %r is longer than 1024 bytes" % name)
 
 
 def safe_local_path(out_dir: str, name: str) -> str:
@@ -775,7 +755,7 @@ class TransferManager:
             override the :class:`TransferConfig` values for this call
         :returns: one :class:`TransferResult` per file
         """
-        _check_container(container)
+        check_container_name(container)
         opts = self._options(skip_identical, changed, leave_segments)
         items = self._plan_upload(container, paths, object_names, prefix, tuple(ignore))
         run, subs = self._start(subscribers, progress, "upload")
@@ -850,7 +830,7 @@ class TransferManager:
 
         def add(path: str, name: str) -> None:
             try:
-                _check_object_name(name)
+                check_object_name(name)
                 st = os.stat(path)
                 items.append((path, name, st.st_size, st.st_mtime))
             except errors.VelocityError as exc:
@@ -1045,9 +1025,14 @@ class TransferManager:
     def _commit_manifest(self, run: _Run, use_slo: bool, container: str, name: str,
                          seg_container: str, base: str, segments: list[tuple[str, str, int]],
                          headers: dict[str, str], result: TransferResult) -> None:
-        """Write the manifest (the object becomes visible); on failure delete
-        the segments."""
+        """Write the manifest (the object becomes visible).  On failure, never
+        leave a visible object whose segments are gone: see
+        :meth:`_after_failed_manifest`."""
         paths = ["/%s/%s" % (seg_container, seg) for seg, _, _ in segments]
+        dlo_manifest = "%s/%s" % (quote(seg_container), quote(base))
+        expected = None
+        if use_slo and all(e for _, e, _ in segments):
+            expected = _md5_bytes("".join(e for _, e, _ in segments).encode("ascii"))
         try:
             run.check()
             if use_slo:
@@ -1055,23 +1040,55 @@ class TransferManager:
                                        for p, (_, etag, length) in zip(paths, segments)])
                 returned = self._call("put_object", container, name, manifest.encode("utf-8"),
                                       headers=headers, query_string="multipart-manifest=put")
-                expected = _md5_bytes("".join(e for _, e, _ in segments).encode("ascii"))
-                if all(e for _, e, _ in segments):
-                    self._check_etag(expected, returned, container, name)
+                self._check_etag(expected, returned, container, name)
                 etag = _unquote_etag(returned)
             else:
                 headers = dict(headers)
-                headers["X-Object-Manifest"] = "%s/%s" % (quote(seg_container), quote(base))
+                headers["X-Object-Manifest"] = dlo_manifest
                 self._call("put_object", container, name, b"", content_length=0,
                            headers=headers)
                 etag = None
-        except BaseException:
-            self._delete_paths(paths)
+        except errors.ChecksumMismatch:
+            # stored, but not what was sent: take it down with its segments
+            self._delete_paths(["/%s/%s" % (container, name)] + paths)
             raise
+        except BaseException:
+            if not self._after_failed_manifest(container, name, use_slo, expected,
+                                               dlo_manifest, paths):
+                raise
+            etag = expected
         result.ok = True
         result.bytes = sum(length for _, _, length in segments)
         result.etag = etag
         result.segments = len(segments)
+
+    def _after_failed_manifest(self, container: str, name: str, use_slo: bool,
+                               expected: str | None, dlo_manifest: str,
+                               paths: list[str]) -> bool:
+        """The manifest PUT failed, or its answer was lost.  Look: if this
+        manifest is in place after all, the upload succeeded (``True``); if
+        it is not, delete the segments (``False``); if the object cannot be
+        looked at, keep the segments, unseen garbage rather than a visible
+        object with missing parts (``False``)."""
+        try:
+            headers = self._call("head_object", container, name)
+        except errors.NoSuchObject:
+            headers = {}
+        except BaseException:  # noqa: BLE001 - the store cannot be asked
+            log.warning("the manifest of %s/%s may or may not be stored; its %d segments "
+                        "are kept", container, name, len(paths))
+            return False
+        if use_slo:
+            ours = (headers.get("x-static-large-object", "").lower() == "true"
+                    and expected is not None and _unquote_etag(headers.get("etag")) == expected)
+        else:
+            ours = headers.get("x-object-manifest") in (dlo_manifest, unquote(dlo_manifest))
+        if ours:
+            log.info("the manifest of %s/%s is stored although its PUT failed", container,
+                     name)
+            return True
+        self._delete_paths(paths)
+        return False
 
     # -- upload from a stream -------------------------------------------------------
 
@@ -1092,8 +1109,8 @@ class TransferManager:
         Each segment is buffered (in memory up to 8 MiB, beyond that in a
         temporary file), so it can be verified and retried.
         """
-        _check_container(container)
-        _check_object_name(name)
+        check_container_name(container)
+        check_object_name(name)
         if size is not None and (not isinstance(size, int) or size < 0):
             raise errors.InvalidObjectSize("size must be a non-negative integer, got %r" % size)
         opts = self._options(None, None, leave_segments)
@@ -1229,7 +1246,7 @@ class TransferManager:
         verified, then renamed into place; large objects are fetched as
         parallel byte ranges (per segment for static large objects).
         """
-        _check_container(container)
+        check_container_name(container)
         out = os.path.abspath(os.fspath(out_dir))
         prefix = prefix or ""
         run, subs = self._start(subscribers, progress, "download")
@@ -1499,7 +1516,7 @@ class TransferManager:
             container when no prefix) when omitted
         :returns: one :class:`TransferResult` per object
         """
-        _check_container(container)
+        check_container_name(container)
         prefix = prefix or ""
         run, subs = self._start(subscribers, progress, "delete")
         try:
@@ -1647,7 +1664,7 @@ class TransferManager:
         """HEAD every object in parallel: ``ok`` when it exists, with its size
         (``bytes``), ``etag`` and ``headers``; a missing one fails with
         :class:`~velocity.errors.NoSuchObject`."""
-        _check_container(container)
+        check_container_name(container)
         if isinstance(names, str):
             names = [names]
         run, subs = self._start(subscribers, progress, "head")
@@ -1670,7 +1687,7 @@ class TransferManager:
 
     def exists(self, container: str, name: str) -> bool:
         """Whether the object exists (one HEAD request)."""
-        _check_container(container)
+        check_container_name(container)
         try:
             self._call("head_object", container, name)
         except (errors.NoSuchObject, errors.NoSuchContainer):
