@@ -94,6 +94,14 @@ def test_custom_authenticator_object(swift_server):
     assert conn.cdn_enabled is False
 
 
+def test_custom_authenticator_cdn_url_is_used(swift_server):
+    # the CDN management URL an authenticator answers with is the account's CDN
+    auth = V1Authenticator(swift_server, cdn_url="https://cdn.example.test/v1/acct")
+    conn = Connection(auth=auth)
+    assert conn.credentials.cdn_url() == "https://cdn.example.test/v1/acct"
+    assert conn.cdn_enabled is True
+
+
 def test_authenticator_answer_must_be_usable():
     class Broken:
         def authenticate(self):
@@ -121,8 +129,6 @@ def test_servicenet_rewrites_https_storage_urls():
 
 
 def test_from_env(swift_server):
-    if not hasattr(Credentials, "from_env"):
-        pytest.skip("velocity.auth.Credentials.from_env is not there yet (helper identity)")
     env = {"ST_AUTH": swift_server.auth_url, "ST_USER": swift_server.user,
            "ST_KEY": swift_server.key}
     conn = Connection.from_env(env)

@@ -40,8 +40,8 @@ from keystoneauth1.identity import v2 as ksa_v2
 
 from velocity.errors import AuthenticationError, AuthenticationFailed, ConfigurationError
 
-__all__ = ["Credentials", "V1Auth", "RackspaceAuth", "PayloadAuth", "RACKSPACE_AUTH_URL",
-           "RACKSPACE_V1_AUTH_URL", "CDN_SERVICE_TYPE"]
+__all__ = ["Credentials", "StorageTokenAuth", "V1Auth", "RackspaceAuth", "PayloadAuth",
+           "RACKSPACE_AUTH_URL", "RACKSPACE_V1_AUTH_URL", "CDN_SERVICE_TYPE"]
 
 log = logging.getLogger("velocity")
 
@@ -74,66 +74,43 @@ def _interface(value: str | None, internal: bool = False) -> str:
 # -- plugins -------------------------------------------------------------------
 
 
-class V1Auth(ksa_plugin.BaseAuthPlugin):
-    """keystoneauth1 plugin for Swift's v1.0 protocol (tempauth, swauth,
-    legacy Rackspace Cloud Files): ``GET auth_url`` with ``X-Auth-User`` and
-    ``X-Auth-Key``, answered with ``X-Storage-Url`` and ``X-Auth-Token``.
+class StorageTokenAuth(ksa_plugin.BaseAuthPlugin):
+    """Base of the keystoneauth1 plugins whose login answers with a storage
+    URL and a token directly (Swift's v1.0 protocol, python-cloudfiles style
+    authenticators): one login at a time, its answer kept until
+    :meth:`invalidate`.  ``internal=True`` turns a Rackspace storage URL into
+    its ServiceNet form (``https://snet-...``), as python-cloudfiles'
+    ``servicenet=True`` did.  Subclasses write :meth:`_login`."""
 
-    ``internal=True`` returns the ServiceNet form of a Rackspace storage URL
-    (``https://snet-...``), as python-cloudfiles' ``servicenet=True`` did.
-    """
-
-    def __init__(self, auth_url: str, user: str, key: str, internal: bool = False) -> None:
+    def __init__(self, internal: bool = False) -> None:
         super().__init__()
-        self.auth_url = auth_url
-        self.user = user
-        self._key = key
         self.internal = internal
         self._lock = threading.Lock()
         self._token: str | None = None
         self._storage_url: str | None = None
-        #: ``X-CDN-Management-Url`` of a legacy Cloud Files answer, if any
+        #: the CDN management URL the login answered with, if any
         self.cdn_url: str | None = None
         #: how many times this plugin authenticated (for tests and diagnostics)
         self.auth_count = 0
 
-    def __repr__(self) -> str:
-        return "V1Auth(auth_url=%r, user=%r, key=<hidden>)" % (self.auth_url, self.user)
+    def _login(self, session: ksa_session.Session) -> tuple[str, str, str | None]:
+        """Log in: ``(storage_url, token, cdn_url or None)``."""
+        raise NotImplementedError
 
     def _authenticate(self, session: ksa_session.Session) -> None:
         with self._lock:
             if self._token is not None:
                 return
-            # log=False: keystoneauth does not redact X-Auth-Key in its debug log.
-            # Connection failures raise keystoneauth's ConnectFailure (retried by
-            # SwiftClient); they name the URL only.
-            response = session.get(
-                self.auth_url, headers={"X-Auth-User": self.user, "X-Auth-Key": self._key},
-                authenticated=False, log=False, raise_exc=False)
-            request_id = response.headers.get("X-Trans-Id")
-            if response.status_code in (401, 403):
-                raise AuthenticationFailed(
-                    "the identity service refused user %r (check the user and key)" % self.user,
-                    status=response.status_code, reason=response.reason, method="GET",
-                    path=self.auth_url, request_id=request_id)
-            if response.status_code >= 300:
-                raise AuthenticationError(
-                    "authentication failed", status=response.status_code,
-                    reason=response.reason, method="GET", path=self.auth_url,
-                    request_id=request_id)
-            url = response.headers.get("X-Storage-Url")
-            token = response.headers.get("X-Auth-Token") or response.headers.get(
-                "X-Storage-Token")
-            if not url or not token:
-                raise AuthenticationError(
-                    "the v1 auth answer lacks X-Storage-Url or X-Auth-Token", method="GET",
-                    path=self.auth_url)
+            url, token, cdn_url = self._login(session)
             if self.internal and url.startswith("https://"):
                 url = "https://snet-" + url[len("https://"):]
-            self._storage_url, self._token = url, token
-            self.cdn_url = response.headers.get("X-CDN-Management-Url") or None
+            self._storage_url, self._token, self.cdn_url = url, token, cdn_url or None
             self.auth_count += 1
-            log.debug("authenticated user %r at %s (v1)", self.user, self.auth_url)
+
+    @property
+    def storage_url(self) -> str | None:
+        """The storage URL of the last login (``None`` before the first)."""
+        return self._storage_url
 
     def get_token(self, session: ksa_session.Session) -> str | None:
         self._authenticate(session)
@@ -151,6 +128,52 @@ class V1Auth(ksa_plugin.BaseAuthPlugin):
         with self._lock:
             self._token = None
         return True
+
+
+class V1Auth(StorageTokenAuth):
+    """keystoneauth1 plugin for Swift's v1.0 protocol (tempauth, swauth,
+    legacy Rackspace Cloud Files): ``GET auth_url`` with ``X-Auth-User`` and
+    ``X-Auth-Key``, answered with ``X-Storage-Url`` and ``X-Auth-Token``.
+
+    ``internal=True`` returns the ServiceNet form of a Rackspace storage URL
+    (``https://snet-...``), as python-cloudfiles' ``servicenet=True`` did.
+    """
+
+    def __init__(self, auth_url: str, user: str, key: str, internal: bool = False) -> None:
+        super().__init__(internal)
+        self.auth_url = auth_url
+        self.user = user
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "V1Auth(auth_url=%r, user=%r, key=<hidden>)" % (self.auth_url, self.user)
+
+    def _login(self, session: ksa_session.Session) -> tuple[str, str, str | None]:
+        # log=False: keystoneauth does not redact X-Auth-Key in its debug log.
+        # Connection failures raise keystoneauth's ConnectFailure (retried by
+        # SwiftClient); they name the URL only.
+        response = session.get(
+            self.auth_url, headers={"X-Auth-User": self.user, "X-Auth-Key": self._key},
+            authenticated=False, log=False, raise_exc=False)
+        request_id = response.headers.get("X-Trans-Id")
+        if response.status_code in (401, 403):
+            raise AuthenticationFailed(
+                "the identity service refused user %r (check the user and key)" % self.user,
+                status=response.status_code, reason=response.reason, method="GET",
+                path=self.auth_url, request_id=request_id)
+        if response.status_code >= 300:
+            raise AuthenticationError(
+                "authentication failed", status=response.status_code,
+                reason=response.reason, method="GET", path=self.auth_url,
+                request_id=request_id)
+        url = response.headers.get("X-Storage-Url")
+        token = response.headers.get("X-Auth-Token") or response.headers.get("X-Storage-Token")
+        if not url or not token:
+            raise AuthenticationError(
+                "the v1 auth answer lacks X-Storage-Url or X-Auth-Token", method="GET",
+                path=self.auth_url)
+        log.debug("authenticated user %r at %s (v1)", self.user, self.auth_url)
+        return url, token, response.headers.get("X-CDN-Management-Url")
 
 
 class _PreAuth(ksa_plugin.BaseAuthPlugin):
@@ -583,7 +606,7 @@ class Credentials:
         """The Rackspace CDN management URL (service ``rax:object-cdn``, or a
         v1 answer's ``X-CDN-Management-Url``) for this region, or ``None``
         when the account has no CDN service."""
-        if isinstance(self.plugin, V1Auth):
+        if isinstance(self.plugin, StorageTokenAuth):
             self.plugin.get_token(self.session())
             return self.plugin.cdn_url
         if not isinstance(self.plugin, ksa_identity.BaseIdentityPlugin):

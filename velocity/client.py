@@ -557,12 +557,16 @@ class SwiftClient:
     def iter_container(self, container: str, *, prefix: str | None = None,
                        delimiter: str | None = None, marker: str = "",
                        end_marker: str | None = None, limit: int | None = None,
-                       page_size: int = 10000) -> Iterator[dict[str, Any]]:
+                       page_size: int = 10000, path: str | None = None,
+                       query_string: str | None = None) -> Iterator[dict[str, Any]]:
         """Every listing entry of ``container``, paging past Swift's
-        per-request limit; ``limit`` caps the total."""
+        per-request limit; ``limit`` caps the total.  ``path`` lists one
+        pseudo-folder; ``query_string`` adds raw query parameters."""
+        extra = {"path": path, "query_string": query_string}
         return self._iter_listing("get_container", container, prefix=prefix,
                                   delimiter=delimiter, marker=marker, end_marker=end_marker,
-                                  limit=limit, page_size=page_size)
+                                  limit=limit, page_size=page_size,
+                                  extra={k: v for k, v in extra.items() if v is not None})
 
     def iter_account(self, *, prefix: str | None = None, marker: str = "",
                      end_marker: str | None = None, limit: int | None = None,
@@ -571,15 +575,15 @@ class SwiftClient:
         ``bytes``), paging past Swift's per-request limit."""
         return self._iter_listing("get_account", None, prefix=prefix, delimiter=None,
                                   marker=marker, end_marker=end_marker, limit=limit,
-                                  page_size=page_size)
+                                  page_size=page_size, extra={})
 
     def _iter_listing(self, operation: str, container: str | None, *, prefix, delimiter,
-                      marker, end_marker, limit, page_size) -> Iterator[dict[str, Any]]:
+                      marker, end_marker, limit, page_size, extra) -> Iterator[dict[str, Any]]:
         remaining = limit
         while remaining is None or remaining > 0:
             size = page_size if remaining is None else min(page_size, remaining)
             kwargs = {"marker": marker, "limit": size, "prefix": prefix,
-                      "end_marker": end_marker}
+                      "end_marker": end_marker, **extra}
             if delimiter:
                 kwargs["delimiter"] = delimiter
             args = (container,) if container is not None else ()

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 from keystoneauth1 import plugin as ksa_plugin
 
 from velocity import consts, errors
-from velocity.auth import RACKSPACE_AUTH_URL, Credentials
+from velocity.auth import RACKSPACE_AUTH_URL, Credentials, StorageTokenAuth
 from velocity.client import RetryPolicy, SwiftClient
 from velocity.container import (
     Container,
@@ -66,66 +66,39 @@ def unicode_quote(value: Any) -> str:
     return quote(value if isinstance(value, (str, bytes)) else str(value), safe="/")
 
 
-class _LegacyAuth(ksa_plugin.BaseAuthPlugin):
+class _LegacyAuth(StorageTokenAuth):
     """keystoneauth1 plugin around a python-cloudfiles style authenticator:
     any object whose ``authenticate()`` returns ``(storage_url, cdn_url, token)``.
     It is asked again when the token expires."""
 
     def __init__(self, authenticator: Any, servicenet: bool = False) -> None:
-        super().__init__()
+        super().__init__(internal=servicenet)
         if not callable(getattr(authenticator, "authenticate", None)):
             raise errors.ConfigurationError(
                 "auth= needs an object with an authenticate() method returning "
                 "(storage_url, cdn_url, token)")
         self.authenticator = authenticator
-        self.servicenet = servicenet
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self.storage_url: str | None = None
-        self.cdn_url: str | None = None
 
     def __repr__(self) -> str:
         return "LegacyAuth(%s)" % type(self.authenticator).__name__
 
-    def _authenticate(self) -> None:
-        with self._lock:
-            if self._token is not None:
-                return
-            try:
-                answer = self.authenticator.authenticate()
-            except errors.VelocityError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any legacy authenticator
-                raise errors.AuthenticationError(
-                    "the auth= object failed: %s: %s" % (exc.__class__.__name__, exc)) from None
-            try:
-                url, cdn_url, token = answer
-            except (TypeError, ValueError):
-                raise errors.AuthenticationError(
-                    "auth.authenticate() must return (storage_url, cdn_url, token)") from None
-            if not url or not token:
-                raise errors.AuthenticationError(
-                    "Invalid response from the authentication service: no storage URL or "
-                    "token")
-            if self.servicenet and url.startswith("https://"):
-                url = "https://snet-" + url[len("https://"):]
-            self.storage_url, self.cdn_url, self._token = url, cdn_url or None, token
-
-    def get_token(self, session: Any) -> str | None:
-        self._authenticate()
-        return self._token
-
-    def get_endpoint(self, session: Any, **kwargs: Any) -> str | None:
-        self._authenticate()
-        return self.storage_url
-
-    def current_token(self) -> str | None:
-        return self._token
-
-    def invalidate(self) -> bool:
-        with self._lock:
-            self._token = None
-        return True
+    def _login(self, session: Any) -> tuple[str, str, str | None]:
+        try:
+            answer = self.authenticator.authenticate()
+        except errors.VelocityError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any legacy authenticator
+            raise errors.AuthenticationError(
+                "the auth= object failed: %s: %s" % (exc.__class__.__name__, exc)) from None
+        try:
+            url, cdn_url, token = answer
+        except (TypeError, ValueError):
+            raise errors.AuthenticationError(
+                "auth.authenticate() must return (storage_url, cdn_url, token)") from None
+        if not url or not token:
+            raise errors.AuthenticationError(
+                "Invalid response from the authentication service: no storage URL or token")
+        return url, token, cdn_url
 
 
 class _CDNAuth(ksa_plugin.BaseAuthPlugin):

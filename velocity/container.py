@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, overload
-from urllib.parse import quote, urlsplit
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode, urlsplit
 
 from velocity import consts, errors
 from velocity.names import check_container_name
 from velocity.storage_object import (
+    ListingResults,
     ObjectResults,
     StorageObject,
     _int,
@@ -397,33 +398,10 @@ class Container:
             raise errors.ConfigurationError("limit must be >= 0, got %r" % limit)
         page_size = self.conn.page_size
         extra = {k: v for k, v in parms.items() if v is not None}
-        if path is None and not extra:
-            yield from self._client.iter_container(
-                name, prefix=prefix or None, delimiter=delimiter or None, marker=marker or "",
-                end_marker=end_marker or None, limit=limit, page_size=page_size)
-            return
-        # ``path`` and extra query parameters (python-cloudfiles' **parms) need
-        # the plain request: page by marker here.
-        from urllib.parse import urlencode
-
-        query = urlencode(extra) or None
-        remaining = limit
-        marker = marker or ""
-        while remaining is None or remaining > 0:
-            size = page_size if remaining is None else min(page_size, remaining)
-            _, page = self._client.get_container(
-                name, marker=marker, limit=size, prefix=prefix or None,
-                delimiter=delimiter or None, end_marker=end_marker or None, path=path,
-                query_string=query)
-            if not page:
-                return
-            yield from page
-            if remaining is not None:
-                remaining -= len(page)
-            last = page[-1]
-            marker = last.get("name") or last.get("subdir")
-            if len(page) < size:
-                return
+        yield from self._client.iter_container(
+            name, prefix=prefix or None, delimiter=delimiter or None, marker=marker or "",
+            end_marker=end_marker or None, limit=limit, page_size=page_size, path=path,
+            query_string=urlencode(extra) or None)
 
     def get_objects(self, prefix: str | None = None, limit: int | None = None,
                     marker: str | None = None, path: str | None = None,
@@ -466,60 +444,25 @@ class Container:
             end_marker=end_marker, **parms)]
 
 
-class ContainerResults(Sequence[Container]):
-    """The containers of one listing: a real sequence of :class:`Container`.
-
-    ``len()``, iteration, indexing (negative too), slicing (a
-    ``ContainerResults``), ``name in results`` (by name or by container),
-    ``index`` and ``count``.  Items come from the listing (``object_count``,
-    ``size_used``) with no extra request.
+class ContainerResults(ListingResults[Container]):
+    """The containers of one listing: a real sequence of :class:`Container`
+    (see :class:`~velocity.storage_object.ListingResults`); slicing gives a
+    ``ContainerResults``.  Items carry the listing's ``object_count`` and
+    ``size_used`` with no extra request.
     """
+
+    _what = "containers"
 
     def __init__(self, conn: Connection, containers: Iterable[Mapping[str, Any]] | None = None
                  ) -> None:
         self.conn = conn
-        self._containers = [dict(c) for c in (containers or ()) if "name" in c]
-        self._names = [c["name"] for c in self._containers]
+        super().__init__(containers)
 
-    def _make(self, record: Mapping[str, Any]) -> Container:
+    def _make(self, record: dict[str, Any]) -> Container:
         return Container(self.conn, record["name"], record.get("count"), record.get("bytes"))
 
-    @overload
-    def __getitem__(self, key: int) -> Container: ...
-
-    @overload
-    def __getitem__(self, key: slice) -> ContainerResults: ...
-
-    def __getitem__(self, key: int | slice) -> Container | ContainerResults:
-        if isinstance(key, slice):
-            return ContainerResults(self.conn, self._containers[key])
-        return self._make(self._containers[key])
-
-    def __len__(self) -> int:
-        return len(self._containers)
-
-    def __iter__(self) -> Iterator[Container]:
-        for record in self._containers:
-            yield self._make(record)
-
-    def __contains__(self, item: object) -> bool:
-        return _name_of(item) in self._names
-
-    def index(self, value: Any, *args: int) -> int:
-        return self._names.index(_name_of(value), *args)
-
-    def count(self, value: Any) -> int:
-        return self._names.count(_name_of(value))
-
-    @property
-    def names(self) -> list[str]:
-        """The container names, in listing order."""
-        return list(self._names)
-
-    def __repr__(self) -> str:
-        return "ContainerResults: %s containers" % len(self._containers)
-
-    __str__ = __repr__
+    def _derive(self, records: list[dict[str, Any]]) -> ContainerResults:
+        return ContainerResults(self.conn, records)
 
 
 def random_temp_url_key() -> str:

@@ -38,7 +38,7 @@ import urllib.error
 import urllib.request
 import weakref
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["LocalSwift", "LocalKeystone", "ServerError", "swift_server"]
 
@@ -151,7 +151,66 @@ def _cleanup(procs: _Processes, folder: str) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-class LocalSwift:
+_S = TypeVar("_S", bound="_LocalServer")
+
+
+class _LocalServer:
+    """What LocalSwift and LocalKeystone share: a temporary folder, child
+    processes stopped by PID, start/stop and the ``with`` block."""
+
+    _prefix = "velocity-"
+
+    def __init__(self, startup_timeout: float, base_dir: str | None) -> None:
+        self.startup_timeout = startup_timeout
+        self.base_dir = base_dir
+        self.folder = ""
+        self.startup_seconds = 0.0
+        self._procs = _Processes()
+        self._finalizer: weakref.finalize | None = None
+
+    @property
+    def pids(self) -> list[int]:
+        """The PIDs of the processes this object started."""
+        return [proc.pid for proc in self._procs.procs.values()]
+
+    @property
+    def running(self) -> bool:
+        return bool(self._procs.procs)
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def start(self: _S) -> _S:
+        """Create the folder, start every process (LocalSwift: write the
+        configuration and rings first; LocalKeystone: set up its database and
+        create its users after) and wait until they answer."""
+        if self.running:
+            return self
+        began = time.monotonic()
+        self.folder = tempfile.mkdtemp(prefix=self._prefix, dir=self.base_dir)
+        self._finalizer = weakref.finalize(self, _cleanup, self._procs, self.folder)
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - began
+        return self
+
+    def stop(self) -> None:
+        """Stop every process this object started and delete its folder."""
+        if self._finalizer is not None:
+            self._finalizer()  # runs _cleanup once
+            self._finalizer = None
+
+    def __enter__(self: _S) -> _S:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LocalSwift(_LocalServer):
     """A real single-node Swift cluster on 127.0.0.1, started and stopped by you.
 
     :param keystone: a running :class:`LocalKeystone`; adds a second proxy,
@@ -177,6 +236,7 @@ class LocalSwift:
         the temporary folder holding configuration, rings, data and logs
     """
 
+    _prefix = "velocity-swift-"
     user = "test:tester"
     key = "testing"
     account = "AUTH_test"
@@ -187,14 +247,9 @@ class LocalSwift:
         startup_timeout: float = 60.0,
         base_dir: str | None = None,
     ) -> None:
+        super().__init__(startup_timeout, base_dir)
         self.keystone = keystone
-        self.startup_timeout = startup_timeout
-        self.base_dir = base_dir
-        self.folder = ""
         self.ports: dict[str, int] = {}
-        self.startup_seconds = 0.0
-        self._procs = _Processes()
-        self._finalizer: weakref.finalize | None = None
 
     # -- public API ---------------------------------------------------------
 
@@ -216,41 +271,6 @@ class LocalSwift:
         if "keystone-proxy" not in self.ports:
             raise ServerError("this LocalSwift was started without keystone=")
         return "http://127.0.0.1:%d" % self.ports["keystone-proxy"]
-
-    @property
-    def pids(self) -> list[int]:
-        return [proc.pid for proc in self._procs.procs.values()]
-
-    @property
-    def running(self) -> bool:
-        return bool(self._procs.procs)
-
-    def start(self) -> LocalSwift:
-        """Write configuration and rings, start every server, wait until healthy."""
-        if self.running:
-            return self
-        began = time.monotonic()
-        self.folder = tempfile.mkdtemp(prefix="velocity-swift-", dir=self.base_dir)
-        self._finalizer = weakref.finalize(self, _cleanup, self._procs, self.folder)
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        self.startup_seconds = time.monotonic() - began
-        return self
-
-    def stop(self) -> None:
-        """Stop every process this object started and delete its folder."""
-        if self._finalizer is not None:
-            self._finalizer()  # runs _cleanup once
-            self._finalizer = None
-
-    def __enter__(self) -> LocalSwift:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = self.auth_url if self.running else "stopped"
@@ -412,7 +432,7 @@ class LocalSwift:
         return sections
 
 
-class LocalKeystone:
+class LocalKeystone(_LocalServer):
     """A real Keystone identity service (v3, sqlite, fernet tokens) on 127.0.0.1.
 
     Needs the ``keystone``, ``keystonemiddleware`` and ``gunicorn`` packages
@@ -431,53 +451,22 @@ class LocalKeystone:
             ...  # authenticate at ks.auth_url (v3)
     """
 
+    _prefix = "velocity-keystone-"
     users = {"tester": ("testing", "test"), "tester2": ("testing2", "test2")}
     region = "RegionOne"
 
     def __init__(self, startup_timeout: float = 120.0, base_dir: str | None = None) -> None:
-        self.startup_timeout = startup_timeout
-        self.base_dir = base_dir
-        self.folder = ""
+        super().__init__(startup_timeout, base_dir)
         self.port = 0
         self.project_ids: dict[str, str] = {}
-        self.startup_seconds = 0.0
-        self._procs = _Processes()
-        self._finalizer: weakref.finalize | None = None
 
     @property
     def auth_url(self) -> str:
         """The identity v3 URL, ``http://127.0.0.1:PORT/v3``."""
         return "http://127.0.0.1:%d/v3" % self.port
 
-    @property
-    def pids(self) -> list[int]:
-        return [proc.pid for proc in self._procs.procs.values()]
-
-    def __enter__(self) -> LocalKeystone:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         return "<LocalKeystone %s>" % (self.auth_url if self._procs.procs else "stopped")
-
-    def start(self) -> LocalKeystone:
-        began = time.monotonic()
-        self.folder = tempfile.mkdtemp(prefix="velocity-keystone-", dir=self.base_dir)
-        self._finalizer = weakref.finalize(self, _cleanup, self._procs, self.folder)
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        self.startup_seconds = time.monotonic() - began
-        return self
-
-    def stop(self) -> None:
-        if self._finalizer is not None:
-            self._finalizer()
-            self._finalizer = None
 
     def _bin(self, name: str) -> str:
         path = os.path.join(os.path.dirname(sys.executable), name)

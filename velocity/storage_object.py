@@ -23,7 +23,7 @@ import mimetypes
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any, overload
+from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import quote
 
 from velocity import consts, errors
@@ -774,39 +774,47 @@ class StorageObject:
         return md5.hexdigest()
 
 
-class ObjectResults(Sequence[StorageObject]):
-    """The objects of one listing: a real sequence of :class:`StorageObject`.
+T = TypeVar("T")
 
-    ``len()``, iteration, indexing (negative too), slicing (an
-    ``ObjectResults``), ``name in results`` (by name or by object), ``index``
-    and ``count`` (by name or object).  Items are built from the listing, with
-    no extra request.  Pseudo-directory entries of a ``delimiter`` listing are
-    left out, as in python-cloudfiles.
+
+class ListingResults(Sequence[T]):
+    """One listing's records as a real sequence (the base of
+    :class:`ObjectResults` and :class:`~velocity.container.ContainerResults`).
+
+    ``len()``, iteration, indexing (negative too), slicing (a results object
+    of the same kind), ``name in results`` (by name or by item), ``index``
+    and ``count``.  Items are built from the listing, with no extra request.
     """
 
-    def __init__(self, container: Container, objects: Iterable[Mapping[str, Any]] | None = None
-                 ) -> None:
-        self.container = container
-        self._objects = [dict(o) for o in (objects or ()) if "name" in o]
-        self._names = [o["name"] for o in self._objects]
+    _what = "items"
+
+    def __init__(self, records: Iterable[Mapping[str, Any]] | None = None) -> None:
+        self._records = [dict(r) for r in (records or ()) if "name" in r]
+        self._names = [r["name"] for r in self._records]
+
+    def _make(self, record: dict[str, Any]) -> T:
+        raise NotImplementedError
+
+    def _derive(self, records: list[dict[str, Any]]) -> ListingResults[T]:
+        raise NotImplementedError
 
     @overload
-    def __getitem__(self, key: int) -> StorageObject: ...
+    def __getitem__(self, key: int) -> T: ...
 
     @overload
-    def __getitem__(self, key: slice) -> ObjectResults: ...
+    def __getitem__(self, key: slice) -> ListingResults[T]: ...
 
-    def __getitem__(self, key: int | slice) -> StorageObject | ObjectResults:
+    def __getitem__(self, key: int | slice) -> T | ListingResults[T]:
         if isinstance(key, slice):
-            return ObjectResults(self.container, self._objects[key])
-        return StorageObject(self.container, object_record=self._objects[key])
+            return self._derive(self._records[key])
+        return self._make(self._records[key])
 
     def __len__(self) -> int:
-        return len(self._objects)
+        return len(self._records)
 
-    def __iter__(self) -> Iterator[StorageObject]:
-        for record in self._objects:
-            yield StorageObject(self.container, object_record=record)
+    def __iter__(self) -> Iterator[T]:
+        for record in self._records:
+            yield self._make(record)
 
     def __contains__(self, item: object) -> bool:
         return _name_of(item) in self._names
@@ -819,13 +827,34 @@ class ObjectResults(Sequence[StorageObject]):
 
     @property
     def names(self) -> list[str]:
-        """The object names, in listing order."""
+        """The names, in listing order."""
         return list(self._names)
 
     def __repr__(self) -> str:
-        return "ObjectResults: %s objects" % len(self._objects)
+        return "%s: %s %s" % (type(self).__name__, len(self._records), self._what)
 
     __str__ = __repr__
+
+
+class ObjectResults(ListingResults[StorageObject]):
+    """The objects of one listing: a real sequence of :class:`StorageObject`
+    (see :class:`ListingResults`); slicing gives an ``ObjectResults``.
+    Pseudo-directory entries of a ``delimiter`` listing are left out, as in
+    python-cloudfiles.
+    """
+
+    _what = "objects"
+
+    def __init__(self, container: Container, objects: Iterable[Mapping[str, Any]] | None = None
+                 ) -> None:
+        self.container = container
+        super().__init__(objects)
+
+    def _make(self, record: dict[str, Any]) -> StorageObject:
+        return StorageObject(self.container, object_record=record)
+
+    def _derive(self, records: list[dict[str, Any]]) -> ObjectResults:
+        return ObjectResults(self.container, records)
 
 
 def _name_of(item: Any) -> Any:
