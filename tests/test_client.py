@@ -640,3 +640,49 @@ def test_small_object_requests_honour_a_proxy(swift_server, monkeypatch):
     client = SwiftClient(creds, retry=RetryPolicy(retries=0))
     with pytest.raises(errors.ResponseError, match="connection failed"):
         client.get_object_stream("c", "o")
+
+
+def test_direct_transport_retries_refusals_and_dropped_connections(monkeypatch):
+    # a storage server that refuses (503), then drops the connection, then stores:
+    # faults a healthy LocalSwift does not play, so a tiny loopback server does
+    import http.server
+
+    seen: list[bytes] = []
+
+    class Flaky(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(body)
+            if len(seen) == 1:
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif len(seen) == 2:
+                self.close_connection = True  # no answer at all
+            else:
+                self.send_response(201)
+                self.send_header("Etag", hashlib.md5(body).hexdigest())
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sleeps: list[float] = []
+    monkeypatch.setattr("velocity.client.time.sleep", sleeps.append)
+    try:
+        url = "http://127.0.0.1:%d/v1/AUTH_x" % server.server_address[1]
+        client = SwiftClient(Credentials.preauthenticated(url, "token"),
+                             retry=RetryPolicy(retries=3, backoff=0.01))
+        etag = client.put_small_object("c", "o", b"payload",
+                                       etag=hashlib.md5(b"payload").hexdigest())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert etag == hashlib.md5(b"payload").hexdigest()
+    assert seen == [b"payload"] * 3  # the whole body, every time
+    assert len(sleeps) == 2
