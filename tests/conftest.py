@@ -55,3 +55,19 @@ def client(credentials):
 
     with SwiftClient(credentials) as swift:
         yield swift
+
+
+@pytest.fixture(scope="module")
+def conn(swift_server):
+    """A cloudfiles-style ``velocity.Connection`` to the session's LocalSwift."""
+    from velocity.connection import Connection
+
+    with Connection(swift_server.user, swift_server.key,
+                    authurl=swift_server.auth_url) as connection:
+        yield connection
+
+
+@pytest.fixture
+def container(conn, container_name):
+    """A fresh container (a ``velocity.Container``), removed afterwards."""
+    return conn.create_container(container_name)

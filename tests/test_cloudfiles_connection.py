@@ -20,13 +20,6 @@ from velocity.connection import Connection, ConnectionPool, get_connection
 from velocity.container import Container, ContainerResults
 
 
-@pytest.fixture(scope="module")
-def conn(swift_server):
-    with Connection(swift_server.user, swift_server.key,
-                    authurl=swift_server.auth_url) as connection:
-        yield connection
-
-
 class V1Authenticator:
     """A python-cloudfiles style custom authenticator (``auth=``)."""
 

@@ -11,23 +11,10 @@ import pytest
 import swiftclient
 
 from velocity import errors
-from velocity.connection import Connection
 from velocity.storage_object import CHUNK_SIZE, StorageObject
 
 TEXT = b"the rain in spain ..."
 TEAPOT = b"I am a teapot, short and stout\n"
-
-
-@pytest.fixture(scope="module")
-def conn(swift_server):
-    with Connection(swift_server.user, swift_server.key,
-                    authurl=swift_server.auth_url) as connection:
-        yield connection
-
-
-@pytest.fixture
-def container(conn, container_name):
-    return conn.create_container(container_name)
 
 
 @pytest.fixture

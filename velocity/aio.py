@@ -673,6 +673,11 @@ def _with_paths(results: list[TransferResult], files: list[tuple[str, str]]
 
 class _AsyncBase:
     _pool: _Pool
+    #: the synchronous object underneath
+    sync: Any
+
+    def __repr__(self) -> str:
+        return "Async%r" % (self.sync,)
 
     async def _run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await self._pool.run(func, *args, **kwargs)
@@ -723,9 +728,6 @@ class AsyncConnection(_AsyncBase):
         opened = cls(connection, pool=pool)
         opened._owns_pool = True
         return opened
-
-    def __repr__(self) -> str:
-        return "Async%r" % (self.sync,)
 
     @property
     def client(self) -> SwiftClient:
@@ -816,9 +818,6 @@ class AsyncContainer(_AsyncBase):
         self.sync = container
         self.connection = connection
         self._pool = connection._pool
-
-    def __repr__(self) -> str:
-        return "Async%r" % (self.sync,)
 
     @property
     def name(self) -> str:
@@ -938,9 +937,6 @@ class AsyncStorageObject(_AsyncBase):
         self.sync = obj
         self.container = container
         self._pool = container._pool
-
-    def __repr__(self) -> str:
-        return "Async%r" % (self.sync,)
 
     @property
     def name(self) -> str:

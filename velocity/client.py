@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import os
@@ -678,19 +679,28 @@ class _Direct:
                                                         blocksize=_SEND_BLOCK)
         return self._conn
 
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Around any part of an exchange: a failure there (a body that
+        stopped half-way on cancel, a dropped socket, a protocol error) leaves
+        the connection mid-exchange, so it is closed; http.client's protocol
+        errors become ``ConnectionError``, retried like a dropped socket."""
+        try:
+            yield
+        except http.client.HTTPException as exc:
+            self.close()
+            raise ConnectionError("%s from %s" % (exc.__class__.__name__, self.host)) from None
+        except BaseException:
+            self.close()
+            raise
+
     def request(self, method: str, container: str, obj: str, headers: dict[str, Any],
                 body: Any = None, query_string: str | None = None
                 ) -> tuple[int, dict[str, str], bytes]:
         """One request, its answer read whole: ``(status, headers, body)``."""
         response, result = self.open(method, container, obj, headers, body, query_string)
-        try:
+        with self.guard():
             data = response.read()
-        except http.client.HTTPException as exc:
-            self.close()
-            raise ConnectionError("%s from %s" % (exc.__class__.__name__, self.host)) from None
-        except OSError:
-            self.close()
-            raise
         if response.will_close:
             self.close()
         return response.status, result, data
@@ -704,17 +714,9 @@ class _Direct:
         if query_string:
             path += "?" + query_string
         conn = self._connection()
-        try:
+        with self.guard():
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
-        except http.client.HTTPException as exc:
-            self.close()
-            raise ConnectionError("%s from %s" % (exc.__class__.__name__, self.host)) from None
-        except BaseException:
-            # a body that stopped half-way (cancel, a file that shrank) leaves
-            # the connection mid-request: it cannot carry another one
-            self.close()
-            raise
         result = _response_headers(response.getheaders())
         if not 200 <= response.status < 300:
             try:
@@ -745,19 +747,16 @@ class _DirectBody:
 
     def __iter__(self) -> Iterator[memoryview]:
         view = memoryview(self.buffer)
-        try:
-            while True:
-                count = self.response.readinto(self.buffer)
-                if not count:
-                    break
-                yield view[:count]
-        except http.client.HTTPException as exc:
-            self.close()
-            raise ConnectionError("%s while reading from %s"
-                                  % (exc.__class__.__name__, self.direct.host)) from None
-        except OSError:
-            self.close()
-            raise
+        while True:
+            try:
+                with self.direct.guard():
+                    count = self.response.readinto(self.buffer)
+            except BaseException:
+                self.done = True  # guard() closed the connection
+                raise
+            if not count:
+                break
+            yield view[:count]
         self.done = True
         if self.response.will_close:
             self.direct.close()
@@ -795,17 +794,8 @@ def _request_headers(conn: swiftclient.Connection, client: SwiftClient,
 def _direct_put(client: SwiftClient, conn: swiftclient.Connection, container: str, obj: str,
                 data: bytes, etag: str | None = None, headers: dict[str, str] | None = None,
                 query_string: str | None = None) -> str:
-    direct = _direct(client, conn)
-    if direct is None:
-        return conn.put_object(container, obj, data, content_length=len(data), etag=etag,
-                               headers=headers, query_string=query_string)
-    sent = _request_headers(conn, client, headers)
-    sent["Content-Length"] = str(len(data))
-    if etag:
-        sent["ETag"] = etag
-    _, result, _ = direct.request("PUT", container, obj, sent, body=data,
-                                  query_string=query_string)
-    return result.get("etag", "").strip('"')
+    return _direct_put_stream(client, conn, container, obj, data, len(data), etag=etag,
+                              headers=headers, query_string=query_string)
 
 
 def _direct_get_stream(client: SwiftClient, conn: swiftclient.Connection, container: str,

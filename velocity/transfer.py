@@ -978,17 +978,7 @@ class TransferManager:
         """Wait for every segment; on any failure stop the others and delete
         every segment that was started (even a failed one may be stored),
         then raise the first error."""
-        first: BaseException | None = None
-        done: list[Any] = []
-        for future in futures:
-            try:
-                done.append(future.result())
-            except BaseException as exc:  # noqa: BLE001 - re-raised below
-                if first is None:
-                    first = exc
-                    abort.set()
-                    for other in futures:
-                        other.cancel()
+        done, first = _wait_all(futures, abort)
         if first is not None:
             self._delete_paths(["/%s/%s" % (seg_container, name)
                                 for name, future in zip(names, futures)
@@ -1454,15 +1444,7 @@ class TransferManager:
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 error = exc
                 abort.set()
-        for future in futures:
-            try:
-                future.result()
-            except BaseException as exc:  # noqa: BLE001 - re-raised below
-                if error is None:
-                    error = exc
-                abort.set()
-                for other in futures:
-                    other.cancel()
+        _, error = _wait_all(futures, abort, error)
         if error is not None:
             raise error
 
@@ -1710,6 +1692,25 @@ class _Prepend:
             data, self.first = self.first[:size], self.first[size:]
             return data
         return self.source.read(size)
+
+
+def _wait_all(futures: list[Future[Any]], abort: threading.Event,
+              error: BaseException | None = None) -> tuple[list[Any], BaseException | None]:
+    """Wait for every part of one object.  At a failure, set ``abort`` (the
+    running parts stop at their next block) and cancel those not started.
+    Returns the results of the parts that succeeded and the first error
+    (``error`` if one came earlier)."""
+    done: list[Any] = []
+    for future in futures:
+        try:
+            done.append(future.result())
+        except BaseException as exc:  # noqa: BLE001 - returned to the caller
+            if error is None:
+                error = exc
+            abort.set()
+            for other in futures:
+                other.cancel()
+    return done, error
 
 
 def _limited(body: Iterable[bytes], length: int) -> Iterator[bytes]:
