@@ -256,7 +256,7 @@ def test_download_refuses_unsafe_names_and_goes_on(swift_server, raw_conn, conta
     assert sum(r.ok for r in results) == 2
 
 
-@pytest.mark.parametrize("action", ["UPLOAD", "DOWNLOAD", "HEAD", "DELETE"])
+@pytest.mark.parametrize("action", ["UPLOAD", "HEAD", "DELETE"])
 def test_missing_location_is_a_clear_error(swift_server, container_name, tmp_path, action):
     missing = str(tmp_path / "nowhere")
 
@@ -575,3 +575,38 @@ def test_region_missing_from_the_catalog_is_recorded():
             v.authenticate()
     assert "SYD" in str(caught.value)
     assert len(v.errors) == 1 and "SYD" in str(v.errors[0])
+
+
+def test_download_makes_a_missing_folder_like_every_face(swift_server, container_name,
+                                                         tmp_path):
+    files = write_tree(tmp_path / "src", 5)
+    target = tmp_path / "not" / "yet" / "there"
+
+    async def main():
+        async with make_velocity(swift_server) as v:
+            v.create_container(container_name)
+            await v.process(container_name, "UPLOAD", str(tmp_path / "src"))
+            results = await v.process(container_name, "DOWNLOAD", str(target))
+            return results, list(v.errors)
+
+    results, entries = asyncio.run(main())
+    assert entries == [] and len(results) == len(files) and all(r.ok for r in results)
+    assert {str(p.relative_to(target)): p.read_bytes() for p in target.rglob("*")
+            if p.is_file()} == files
+
+
+def test_head_reports_progress_like_every_action(swift_server, container_name, tmp_path):
+    files = write_tree(tmp_path / "src", 4)
+    recorder = Recorder()
+
+    async def main():
+        async with make_velocity(swift_server) as v:
+            v.create_container(container_name)
+            await v.process(container_name, "UPLOAD", str(tmp_path / "src"))
+            return await v.process(container_name, "HEAD", str(tmp_path / "src"),
+                                   subscribers=[recorder])
+
+    results = asyncio.run(main())
+    assert all(r.ok for r in results) and len(results) == len(files)
+    assert recorder.started == 1 and recorder.done == 1
+    assert sorted(r.name for r in recorder.objects) == sorted(files)

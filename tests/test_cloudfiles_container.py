@@ -249,12 +249,17 @@ def test_make_public_then_anonymous_get(container, raw_conn):
     container.make_public()
     assert container.is_public() is True
     acl = raw_conn.head_container(container.name)["x-container-read"]
-    assert set(acl.split(",")) == {"test:tester3", ".r:*", ".rlistings"}  # kept the user
+    assert set(acl.split(",")) == {"test:tester3", ".r:*"}  # kept the user; no listings
     public = container.public_uri()
     assert public == "%s/%s" % (container.conn.storage_url, container.name)
     assert _get(public + "/hello.txt") == (200, b"hello world")
     obj = container.get_object("hello.txt")
     assert obj.public_uri() == public + "/hello.txt"
+    assert _get(public)[0] in (401, 403)  # readable, not listable
+
+    container.make_public(listings=True)
+    acl = raw_conn.head_container(container.name)["x-container-read"]
+    assert set(acl.split(",")) == {"test:tester3", ".r:*", ".rlistings"}
     status, body = _get(public)  # .rlistings: anonymous listing
     assert status == 200 and b"hello.txt" in body
 

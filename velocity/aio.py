@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
 
 from velocity import errors as _errors
-from velocity.auth import RACKSPACE_AUTH_URL, Credentials
-from velocity.client import SwiftClient
+from velocity.auth import RACKSPACE_AUTH_URL, Credentials, build_credentials, env_defaults
+from velocity.client import RetryPolicy, SwiftClient
 from velocity.names import check_container_name
 from velocity.progress import ProgressSubscriber, TqdmProgress
 
@@ -74,14 +74,6 @@ DEFAULT_MAX_WORKERS = 8
 PayloadFactory = Callable[[str, str], Mapping[str, Any]]
 Identity = Union[str, Credentials, PayloadFactory]
 
-_ENV_PROJECT = {
-    "project_name": ("OS_PROJECT_NAME", "OS_TENANT_NAME"),
-    "project_id": ("OS_PROJECT_ID", "OS_TENANT_ID"),
-    "user_domain_name": ("OS_USER_DOMAIN_NAME",),
-    "user_domain_id": ("OS_USER_DOMAIN_ID",),
-    "project_domain_name": ("OS_PROJECT_DOMAIN_NAME",),
-    "project_domain_id": ("OS_PROJECT_DOMAIN_ID",),
-}
 
 
 # -- the bounded pool -----------------------------------------------------------
@@ -291,30 +283,29 @@ class ErrorEntry:
 # -- credentials from the seed's options -----------------------------------------------
 
 
-def _option(options: dict[str, Any], name: str) -> Any:
-    if options.get(name):
-        return options.pop(name)
-    options.pop(name, None)
-    for variable in _ENV_PROJECT.get(name, ()):
-        if os.environ.get(variable):
-            return os.environ[variable]
-    return None
+#: Keystone details a face taking only a user and a key fills from ``OS_*``
+_KEYSTONE_FROM_ENV = ("project_name", "project_id", "user_domain_name", "user_domain_id",
+                      "project_domain_name", "project_domain_id")
 
 
 def make_credentials(username: str | None, key: str | None, region: str | None = None,
                      auth_url: str = RACKSPACE_AUTH_URL, internal: bool = False,
-                     identity: Identity = "rackspace", **options: Any) -> Credentials:
-    """The :class:`~velocity.auth.Credentials` the seed's options describe.
+                     identity: Identity | None = None, **options: Any) -> Credentials:
+    """The :class:`~velocity.auth.Credentials` that :class:`Velocity`'s
+    options describe.
 
-    :param identity: ``"rackspace"`` (API key), ``"password"`` (Keystone v2 or
-        v3, from the URL; project and domains from ``options`` or ``OS_*``),
-        ``"v1"`` (tempauth / legacy Cloud Files), ``"application_credential"``
-        (``username`` is the credential id, ``key`` its secret; or pass
-        ``credential_name=`` and ``username`` is its owner), ``"env"``
-        (everything from ``OS_*`` / ``ST_*`` variables), a
-        :class:`~velocity.auth.Credentials` (used as is), or a callable
-        ``(username, key) -> payload dict`` for other identity services (the
-        payload is POSTed to ``auth_url`` + ``/tokens``, Keystone v2 style).
+    :param identity: ``None`` (guessed from ``auth_url`` as every face
+        guesses it: ``.../auth/v1.0`` is v1, Rackspace's identity an API key,
+        other URLs Keystone), ``"rackspace"`` (API key), ``"password"``
+        (Keystone v2 or v3, from the URL; project and domains from
+        ``options`` or ``OS_*``), ``"v1"`` (tempauth / legacy Cloud Files),
+        ``"application_credential"`` (``username`` is the credential id,
+        ``key`` its secret; or pass ``credential_name=`` and ``username`` is
+        its owner), ``"env"`` (everything from ``OS_*`` / ``ST_*``
+        variables), a :class:`~velocity.auth.Credentials` (used as is), or a
+        callable ``(username, key) -> payload dict`` for other identity
+        services (the payload is POSTed to ``auth_url`` + ``/tokens``,
+        Keystone v2 style).
     """
     if isinstance(identity, Credentials):
         return identity
@@ -325,30 +316,15 @@ def make_credentials(username: str | None, key: str | None, region: str | None =
         return Credentials.from_payload(auth_url, lambda: factory(username, key),
                                         region=region, internal=internal, username=username,
                                         **options)
-    if not isinstance(identity, str):
+    if identity is not None and not isinstance(identity, str):
         raise _errors.ConfigurationError(
             "identity must be 'rackspace', 'password', 'v1', 'application_credential', "
             "a velocity.auth.Credentials or a callable, got %s" % type(identity).__name__)
-    kind = identity.lower().replace("-", "_")
-    if kind == "rackspace":
-        return Credentials.rackspace(username, key, auth_url, region=region,
-                                     internal=internal, **options)
-    if kind == "v1":
-        return Credentials.v1(auth_url, username, key, internal=internal, **options)
-    if kind == "password":
-        names = {name: _option(options, name) for name in _ENV_PROJECT}
-        return Credentials.password(auth_url, username, key, region=region,
-                                    internal=internal, **names, **options)
-    if kind in ("application_credential", "applicationcredential"):
-        if options.get("credential_name"):  # by name: username is the owner
-            return Credentials.application_credential(
-                auth_url, secret=key, username=username, region=region, internal=internal,
-                **options)
-        return Credentials.application_credential(auth_url, username, key, region=region,
-                                                  internal=internal, **options)
-    raise _errors.ConfigurationError(
-        "unknown identity %r: use 'rackspace', 'password', 'v1', 'application_credential', "
-        "'env', a velocity.auth.Credentials or a callable (username, key) -> payload" % identity)
+    keystone = {name: value for name, value in env_defaults().items()
+                if name in _KEYSTONE_FROM_ENV and not options.get(name)}
+    options = {name: value for name, value in options.items() if value is not None}
+    return build_credentials(identity, auth_url=auth_url, user=username, key=key,
+                             region=region, internal=internal, **keystone, **options)
 
 
 # -- local files ---------------------------------------------------------------------
@@ -387,7 +363,9 @@ class Velocity:
     :param auth_url: identity URL (default: Rackspace's
         ``https://identity.api.rackspacecloud.com/v2.0``)
     :param internal: use internal (ServiceNet) endpoints
-    :param identity: how to log in: ``"rackspace"`` (API key, default),
+    :param identity: how to log in: ``None`` (default: guessed from
+        ``auth_url``, so Rackspace's API key for the default URL, v1 for
+        ``.../auth/v1.0``, Keystone otherwise), ``"rackspace"`` (API key),
         ``"password"`` (Keystone v2 or v3, chosen from the URL; project and
         domains from keyword arguments such as ``project_name=`` and
         ``user_domain_name=`` or from ``OS_*`` variables), ``"v1"``
@@ -399,6 +377,8 @@ class Velocity:
     :param max_workers: size of the thread pool every blocking call runs in
     :param config: :class:`~velocity.transfer.TransferConfig` for the
         transfers (threads, segment size, checksums, ...)
+    :param retry: a :class:`~velocity.client.RetryPolicy` for every request
+        (default: 5 retries with backoff)
     :param identity_options: passed on to the credentials (``project_name``,
         ``user_domain_name``, ``timeout``, ...)
 
@@ -414,9 +394,10 @@ class Velocity:
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None,
                  username: str | None = None, key: str | None = None,
                  region: str | None = None, auth_url: str = RACKSPACE_AUTH_URL,
-                 internal: bool = False, identity: Identity = "rackspace", *,
+                 internal: bool = False, identity: Identity | None = None, *,
                  max_workers: int = DEFAULT_MAX_WORKERS,
-                 config: TransferConfig | None = None, **identity_options: Any) -> None:
+                 config: TransferConfig | None = None, retry: RetryPolicy | None = None,
+                 **identity_options: Any) -> None:
         if loop is not None and not isinstance(loop, asyncio.AbstractEventLoop):
             raise _errors.ConfigurationError(
                 "loop must be an asyncio event loop or None, got %s (the arguments are "
@@ -426,12 +407,14 @@ class Velocity:
         self.region = region
         self.auth_url = auth_url
         self.internal = internal
-        self.identity = identity if isinstance(identity, str) else (
-            "credentials" if isinstance(identity, Credentials) else "callable")
         self.config = config
         self.credentials = make_credentials(username, key, region, auth_url, internal,
                                             identity, **identity_options)
-        self.client = SwiftClient(self.credentials)
+        #: how it logs in: the ``identity`` given, or the flavour guessed from ``auth_url``
+        self.identity = identity if isinstance(identity, str) else (
+            "credentials" if isinstance(identity, Credentials) else
+            "callable" if callable(identity) else self.credentials.kind)
+        self.client = SwiftClient(self.credentials, retry=retry)
         self.errors: list[ErrorEntry] = []
         self._pool = _Pool(max_workers, "velocity-aio")
 
@@ -501,8 +484,8 @@ class Velocity:
             of ``container`` into ``location``; ``"HEAD"``: check that each file
             under ``location`` exists in ``container``; ``"DELETE"`` the objects
             named after the files under ``location``.  Any case.
-        :param location: an existing folder (or a single file for UPLOAD,
-            HEAD and DELETE)
+        :param location: a folder (or a single file for UPLOAD, HEAD and
+            DELETE); DOWNLOAD makes it when it does not exist yet
         :param progress: show a ``tqdm`` bar (a widget in notebooks)
         :param subscribers: progress subscriber(s) (see
             :mod:`velocity.progress`); their callbacks run on the event
@@ -630,14 +613,15 @@ def _process_work(action: str, container: str, location: str,
 
     def work(manager: TransferManager, guard: ProgressSubscriber) -> list[TransferResult]:
         subscribers = [guard, *(forward or ())]
-        if not os.path.exists(location):
-            raise _errors.ConfigurationError("location %r does not exist" % location)
         if action == "DOWNLOAD":
-            if not os.path.isdir(location):
+            if os.path.exists(location) and not os.path.isdir(location):
                 raise _errors.ConfigurationError(
                     "location %r is not a folder: DOWNLOAD needs a folder to write into"
                     % location)
+            # a missing folder is made, as by TransferManager.download and the CLI
             return manager.download(container, out_dir=location, subscribers=subscribers)
+        if not os.path.exists(location):
+            raise _errors.ConfigurationError("location %r does not exist" % location)
         files = _files_under(location)
         if not files:
             log.info("%s: no files under %s", action, location)
@@ -650,7 +634,7 @@ def _process_work(action: str, container: str, location: str,
         if action == "DELETE":
             return _with_paths(manager.delete(container, names, subscribers=subscribers),
                                files)
-        return _with_paths(manager.head(container, names), files)
+        return _with_paths(manager.head(container, names, subscribers=subscribers), files)
 
     return work
 

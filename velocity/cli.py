@@ -113,10 +113,12 @@ def credentials(args: argparse.Namespace, key: str | None,
                 env: Mapping[str, str] | None = None) -> Any:
     """Credentials from the command line laid over ``OS_*`` / ``ST_*``.
 
-    Flags win; whatever they leave unsaid (domains, project id, identity API
-    version, region ...) still comes from the environment, exactly as
-    :meth:`velocity.auth.Credentials.from_env` reads it."""
-    from velocity.auth import Credentials
+    Without login flags, exactly :meth:`velocity.auth.Credentials.from_env`.
+    With them, the flags win and whatever they leave unsaid (domains, project
+    id, identity API version, region ...) comes from the environment; the
+    identity flavour is guessed from the auth URL as every face guesses it
+    (:func:`velocity.auth.guess_identity`) unless ``--identity`` says it."""
+    from velocity.auth import Credentials, build_credentials, env_defaults
 
     env = dict(os.environ if env is None else env)
     if args.region:
@@ -126,15 +128,10 @@ def credentials(args: argparse.Namespace, key: str | None,
     if not (args.auth_url or args.user or key or args.identity or args.project):
         return Credentials.from_env(env)
     identity = args.identity
+    st_auth = not args.auth_url and env.get("ST_AUTH")
     auth_url = args.auth_url or env.get("ST_AUTH") or env.get("OS_AUTH_URL")
-    if identity is None:
-        if (auth_url and re.search(r"/v1(\.0)?/?$", auth_url)) or (
-                not args.auth_url and env.get("ST_AUTH")):
-            identity = "v1"
-        elif auth_url and "rackspacecloud.com" in auth_url:
-            identity = "rackspace"
-        else:
-            identity = "password"
+    if identity is None and st_auth:
+        identity = "v1"  # the swift CLI's variables are v1 auth
     if identity == "application_credential":
         user = args.user or env.get("OS_APPLICATION_CREDENTIAL_ID")
         key = key or env.get("OS_APPLICATION_CREDENTIAL_SECRET")
@@ -147,32 +144,32 @@ def credentials(args: argparse.Namespace, key: str | None,
     if missing:
         raise UsageError("missing %s (or the matching OS_* / ST_* variables)"
                          % ", ".join(missing))
-    for name in ("ST_AUTH", "ST_USER", "ST_KEY"):
-        env.pop(name, None)
-    env["OS_AUTH_TYPE"] = {"application_credential": "v3applicationcredential"}.get(
-        identity, identity)
-    if auth_url:
-        env["OS_AUTH_URL"] = auth_url
-    if identity == "application_credential":
-        env["OS_APPLICATION_CREDENTIAL_ID"] = user  # type: ignore[assignment]
-        env["OS_APPLICATION_CREDENTIAL_SECRET"] = key  # type: ignore[assignment]
-        env.pop("OS_APPLICATION_CREDENTIAL_NAME", None)
-    else:
-        env["OS_USERNAME"] = user  # type: ignore[assignment]
-        env["OS_API_KEY" if identity == "rackspace" else "OS_PASSWORD"] = key  # type: ignore
-        if args.user:
-            env.pop("OS_USER_ID", None)
+    options = env_defaults(env)
+    if args.user:
+        options.pop("user_id", None)  # a user named on the command line wins
     if args.project:
-        env["OS_PROJECT_NAME"] = args.project
-        for name in ("OS_PROJECT_ID", "OS_TENANT_ID", "OS_TENANT_NAME"):
-            env.pop(name, None)
-    return Credentials.from_env(env)
+        options["project_name"] = args.project
+        options.pop("project_id", None)
+    if identity == "application_credential":
+        options.pop("credential_name", None)
+    storage_url = env.get("OS_STORAGE_URL")
+    if storage_url:
+        options["endpoint_override"] = storage_url
+    for option, variable in (("cacert", "OS_CACERT"), ("cert", "OS_CERT"),
+                             ("cert_key", "OS_KEY")):
+        if env.get(variable):
+            options[option] = env[variable]
+    if env.get("OS_INSECURE", "").lower() in ("1", "true", "yes", "on"):
+        options["insecure"] = True
+    return build_credentials(identity, auth_url=auth_url, user=user, key=key, **options)
 
 
 def _client(args: argparse.Namespace) -> Any:
-    from velocity.client import SwiftClient
+    from velocity.client import RetryPolicy, SwiftClient
 
-    client = SwiftClient(args.credentials)
+    retries = getattr(args, "retries", None)
+    client = SwiftClient(args.credentials,
+                         retry=RetryPolicy(retries=retries) if retries is not None else None)
     client.get_auth()  # fail early (exit 2) when the login is refused
     return client
 
@@ -182,10 +179,11 @@ def _manager(args: argparse.Namespace, client: Any) -> Any:
 
     settings = {name: getattr(args, name, None) for name in (
         "segment_size", "object_threads", "segment_threads", "skip_identical", "changed",
-        "leave_segments")}
+        "leave_segments", "retries")}
     if settings["segment_size"]:  # as with swift: files larger than SIZE are segmented
         settings["segment_threshold"] = min(settings["segment_size"], 5 * 1024 ** 3)
-    config = TransferConfig(**{k: v for k, v in settings.items() if v not in (None, False)})
+    config = TransferConfig(**{k: v for k, v in settings.items()
+                               if v is not None and v is not False})
     return TransferManager(client, config)
 
 
@@ -429,6 +427,9 @@ def _options(parser: argparse.ArgumentParser, top: bool, auth: bool = True) -> N
                            help="Keystone project name (OS_PROJECT_NAME)")
         group.add_argument("--region", default=default(None),
                            help="object-store region (OS_REGION_NAME)")
+        group.add_argument("-R", "--retries", type=int, default=default(None), metavar="N",
+                           help="retries of a failed request, and of data that arrived damaged "
+                                "(default 5, as the swift CLI)")
         group.add_argument("--internal", action="store_true", default=default(False),
                            help="use the internal network endpoint (Rackspace ServiceNet)")
     group = parser.add_argument_group("output")

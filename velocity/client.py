@@ -6,19 +6,25 @@
   so 32 threads cause one authentication, not 32.  After ``os.fork()`` the
   child makes fresh connections.
 * Retries with exponential backoff and full jitter on connection errors, 408,
-  429 (honouring ``Retry-After``), 498 and 5xx; re-authenticates once on 401
-  when a token expires mid-work; rewinds an upload body before retrying it.
+  429 (honouring ``Retry-After``), 498 and 5xx; renews the token on a 401
+  when it expires mid-work (one login for all threads); sends an upload body
+  again from its start on every retry; resumes a broken download body with
+  ``Range`` + ``If-Match``.
 * Maps every failure to :mod:`velocity.errors`.
 * Logs to ``logging.getLogger("velocity")``; never a token, password or key.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import hashlib
 import http.client
 import logging
 import os
 import random
+import re
+import select
 import socket
 import ssl
 import threading
@@ -31,6 +37,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import swiftclient
+import urllib3
 from keystoneauth1 import exceptions as ksa_exc
 from requests import RequestException
 from requests.exceptions import SSLError
@@ -60,7 +67,8 @@ class RetryPolicy:
 
     Retried: connection failures, HTTP 408, 429, 498 and 5xx, from the storage
     or the identity service.  A 401 from storage is not counted here: it
-    renews the token once and repeats the request.
+    renews the token and repeats the request (at most ``retries`` times in
+    one call, each time for a token that was refused).
 
     :param retries: attempts after the first one (0 disables retrying)
     :param backoff: first delay in seconds; doubles each attempt
@@ -108,7 +116,8 @@ def _is_transient(exc: BaseException) -> bool:
         return not isinstance(exc, errors.ConfigurationError) and _retryable_status(exc.status)
     if isinstance(exc, (ksa_exc.SSLError, SSLError, ssl.SSLError)):
         return False  # certificate problems do not heal
-    return isinstance(exc, (socket.error, RequestException, ksa_exc.ConnectionError))
+    return isinstance(exc, (socket.error, RequestException, ksa_exc.ConnectionError,
+                            urllib3.exceptions.HTTPError, http.client.HTTPException))
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -194,19 +203,41 @@ def translate_error(exc: BaseException, method: str | None = None,
     if isinstance(exc, ksa_exc.EndpointNotFound):
         return errors.AuthenticationError("no object-store endpoint: %s" % exc,
                                           method=method, path=path)
+    if isinstance(exc, (ssl.SSLError, SSLError, ksa_exc.SSLError)):
+        return errors.ResponseError(
+            "TLS failure%s: %s (give the server's CA bundle as cacert / OS_CACERT, or "
+            "insecure=True to skip verification)" % (_host_in(exc), _first_line(exc)),
+            method=method, path=path)
     if isinstance(exc, ksa_exc.ConnectionError):
-        return errors.AuthenticationError("could not reach the identity service: %s"
-                                          % exc.__class__.__name__, method=method, path=path)
+        return errors.AuthenticationError("could not reach the identity service%s: %s"
+                                          % (_host_in(exc), exc.__class__.__name__),
+                                          method=method, path=path)
     if isinstance(exc, ksa_exc.MissingRequiredOptions):
         return errors.ConfigurationError("incomplete credentials: %s" % exc)
     if isinstance(exc, ksa_exc.ClientException):
         return errors.AuthenticationError("identity service error: %s" % exc.__class__.__name__,
                                           method=method, path=path)
-    if isinstance(exc, (socket.error, RequestException)):
+    if isinstance(exc, (socket.error, RequestException, urllib3.exceptions.HTTPError,
+                        http.client.HTTPException)):
         return errors.ResponseError("connection failed: %s" % exc.__class__.__name__,
                                     method=method, path=path)
     return errors.VelocityError("%s: %s" % (exc.__class__.__name__, exc), method=method,
                                 path=path)
+
+
+_MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
+_URL_HOST = re.compile(r"(https?://[^/\s'\"]+)")
+
+
+def _host_in(exc: BaseException) -> str:
+    """`` at scheme://host:port`` when the failure's text names a URL."""
+    match = _URL_HOST.search(str(exc))
+    return " at %s" % match.group(1) if match else ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else exc.__class__.__name__
 
 
 # every SwiftClient alive, so a forked child starts with fresh locks and connections
@@ -283,6 +314,8 @@ class SwiftClient:
         self._interrupt = threading.local()
         self._lock = threading.Lock()
         self._capabilities: dict[str, Any] | None = None
+        self._context: ssl.SSLContext | None = None
+        self._proven: collections.deque[str] = collections.deque(maxlen=8)  # tokens that worked
         # weak: a thread that ends drops its connection with its thread-local
         self._connections: weakref.WeakSet[swiftclient.Connection] = weakref.WeakSet()
         _CLIENTS.add(self)
@@ -307,12 +340,34 @@ class SwiftClient:
         if conn is None or local.pid != pid:
             conn = swiftclient.Connection(
                 session=_SessionView(self.credentials), os_options=self.credentials.os_options,
-                retries=0, starting_backoff=0, timeout=self.timeout, retry_on_ratelimit=False)
+                retries=0, starting_backoff=0, timeout=self.timeout, retry_on_ratelimit=False,
+                cacert=self.credentials.cacert, insecure=self.credentials.insecure,
+                cert=self.credentials.cert, cert_key=self.credentials.cert_key)
             conn.http_connection = _tune_http(conn.http_connection, self.user_agent)
             local.conn, local.pid = conn, pid
             with self._lock:
                 self._connections.add(conn)
         return conn
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """The TLS settings of the direct transport: the credentials' ``cacert``
+        (else the CA bundle ``requests`` uses), ``insecure``, and the client
+        certificate ``cert``/``cert_key``, as swiftclient applies them."""
+        if self._context is None:
+            creds = self.credentials
+            try:
+                context = ssl.create_default_context(cafile=creds.cacert or _ca_bundle())
+                if creds.insecure:
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                if creds.cert:
+                    context.load_cert_chain(creds.cert, creds.cert_key)
+            except (OSError, ssl.SSLError) as exc:
+                raise errors.ConfigurationError(
+                    "cannot use the TLS files (cacert=%r, cert=%r, cert_key=%r): %s"
+                    % (creds.cacert, creds.cert, creds.cert_key, exc)) from None
+            self._context = context
+        return self._context
 
     def close(self) -> None:
         """Close the HTTP connections this client opened (it stays usable)."""
@@ -369,37 +424,58 @@ class SwiftClient:
         """Run ``swiftclient.Connection.<operation>(*args, **kwargs)`` on this
         thread's connection with retries and error mapping.
 
-        A ``contents`` body that can ``seek`` is rewound before each retry; one
-        that cannot (an iterator, a pipe) is never sent twice: its failures are
-        raised at once.
+        Every attempt sends the whole request again: an upload body (the
+        ``contents``/``data`` argument, by keyword or position) that can
+        ``seek`` is rewound to where it started before each retry; one that
+        cannot (an iterator, a pipe) is never sent twice, and a failure after
+        it started to flow raises at once, saying so.  The body of a
+        ``get_object_stream`` answer resumes by itself when the connection
+        breaks mid-body (see :meth:`get_object_stream`).
         """
+        result = self._attempts(operation, args, kwargs)
+        if operation == "get_object_stream":
+            headers, body = result
+            container, obj = _target(operation, args, kwargs)
+            return headers, _ResumingBody(self, container or "", obj or "", kwargs, headers,
+                                          body)
+        return result
+
+    def _attempts(self, operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The retry loop behind :meth:`call`."""
         interrupt: threading.Event | None = getattr(self._interrupt, "event", None)
         method = _METHODS.get(operation.split("_", 1)[0])
-        container = args[0] if args and isinstance(args[0], str) else kwargs.get("container")
-        obj = args[1] if len(args) > 1 and isinstance(args[1], str) else kwargs.get("obj")
-        if operation in ("get_auth", "get_capabilities"):
-            container = obj = None
+        container, obj = _target(operation, args, kwargs)
         where = _path(container, obj)
-        body = kwargs.get("contents", args[2] if operation == "put_object" and len(args) > 2
-                          else None)
+        body = _body_of(operation, args, kwargs)
         start = _tell(body)
-        rewindable = body is None or isinstance(body, (bytes, str)) or start is not None
+        rewindable = body is None or isinstance(body, (bytes, bytearray, str)) or start is not None
         if not rewindable:  # log in (with retries) before the body starts to flow
             self._auth_call(lambda: self._sync(self.connection()))
         attempt = 0
-        renewed = False
+        renewals = 0  # each for another token: a renewed token may expire too
+        unproven = 0  # renewals of a token the server never took
         while True:
             conn = self.connection()
             try:
                 self._sync(conn)
                 direct = _DIRECT_OPERATIONS.get(operation)
                 if direct is not None:
-                    return direct(self, conn, *args, **kwargs)
-                return getattr(conn, operation)(*args, **kwargs)
+                    result = direct(self, conn, *args, **kwargs)
+                else:
+                    result = getattr(conn, operation)(*args, **kwargs)
+                self._prove(conn.token)
+                return result
             except Exception as exc:  # noqa: BLE001 - mapped below
                 error = translate_error(exc, method, container, obj)
-                if isinstance(exc, ClientException) and exc.http_status == 401 and not renewed:
-                    used = conn.session.token
+                status = getattr(exc, "http_status", None) if isinstance(
+                    exc, ClientException) else None
+                used = conn.session.token
+                # a token that worked before and is refused now has expired: renew it
+                # (up to `retries` times); one that never worked is renewed once
+                proven = used is not None and used in self._proven
+                if status == 401 and renewals < max(1, self.retry.retries) and (
+                        proven or not unproven):
+                    unproven += not proven
                     if not self.credentials.invalidate(used):
                         raise errors.AuthenticationFailed(
                             "the storage service refused the token, and pre-authenticated "
@@ -410,20 +486,27 @@ class SwiftClient:
                             "the token expired during a streamed upload that cannot be "
                             "rewound: send it again", status=401, method=method,
                             path=where, request_id=exc.transaction_id) from None
-                    renewed = True
-                    log.info("%s %s: token refused (401); renewing it once", method, where)
+                    renewals += 1
+                    log.info("%s %s: token refused (401); renewing it", method, where)
                     self._rewind(body, start)
                     continue
-                if (attempt and method == "DELETE" and isinstance(exc, ClientException)
-                        and exc.http_status == 404):
+                if attempt and method == "DELETE" and status == 404:
                     # an earlier attempt deleted it but its answer was lost
                     log.info("DELETE %s: 404 after a retry; it is gone", where)
                     return None
-                transient = _is_transient(exc)
-                if transient and (isinstance(exc, (socket.error, RequestException)) or
-                                  getattr(exc, "http_status", None) == 408):
+                # 422 on a PUT: the body arrived damaged (its ETag did not match)
+                transient = _is_transient(exc) or (
+                    status == 422 and method == "PUT" and body is not None)
+                if transient and (not isinstance(exc, ClientException) or status == 408):
                     conn.close()  # the socket's framing may be broken
-                if not transient or attempt >= self.retry.retries or not rewindable:
+                if transient and not rewindable:
+                    raise type(error)(
+                        "%s; not retried: the upload body is a stream that cannot be "
+                        "rewound (give a seekable file or bytes to have it retried)"
+                        % error.message, status=error.status, reason=error.reason,
+                        method=error.method, path=error.path,
+                        request_id=error.request_id) from None
+                if not transient or attempt >= self.retry.retries:
                     if transient:
                         log.warning("giving up on %s %s after %d attempt(s): %s", method,
                                     where, attempt + 1, error)
@@ -431,14 +514,26 @@ class SwiftClient:
                 delay = self.retry.delay(attempt, _retry_after(exc))
                 log.info("retrying %s %s in %.2fs (attempt %d of %d): %s", method, where,
                          delay, attempt + 2, self.retry.retries + 1, error)
-                if interrupt is None:
-                    time.sleep(delay)
-                elif interrupt.wait(delay):
-                    raise errors.TransferCancelled(
-                        "cancelled while waiting to retry %s %s" % (method, where),
-                        method=method, path=where) from None
+                self._pause(delay, interrupt, method, where)
                 self._rewind(body, start)
                 attempt += 1
+
+    def _prove(self, token: str | None) -> None:
+        """Remember that the server accepted ``token``: refused later, it
+        has expired (renew it), rather than never been good."""
+        proven = self._proven
+        if token and (not proven or proven[-1] != token) and token not in proven:
+            proven.append(token)
+
+    def _pause(self, delay: float, interrupt: threading.Event | None, method: str | None,
+               where: str) -> None:
+        """Wait ``delay`` seconds before a retry, cut short by a cancel."""
+        if interrupt is None:
+            time.sleep(delay)
+        elif interrupt.wait(delay):
+            raise errors.TransferCancelled(
+                "cancelled while waiting to retry %s %s" % (method, where),
+                method=method, path=where) from None
 
     def set_interrupt(self, event: threading.Event | None) -> threading.Event | None:
         """While ``event`` is set for the calling thread, a wait before a
@@ -540,7 +635,26 @@ class SwiftClient:
         return self.call("head_object", container, obj, **kwargs)
 
     def get_object(self, container: str, obj: str, **kwargs: Any) -> tuple[dict[str, str], Any]:
-        return self.call("get_object", container, obj, **kwargs)
+        """Like swiftclient's.  A whole plain object read into memory (no
+        ``resp_chunk_size``, ``Range`` or query string) is checked against
+        its ETag, and read again when it arrived damaged."""
+        whole = not (kwargs.get("resp_chunk_size") or kwargs.get("query_string") or any(
+            name.lower() == "range" for name in (kwargs.get("headers") or {})))
+        attempt = 0
+        while True:
+            headers, body = self.call("get_object", container, obj, **kwargs)
+            etag = (headers.get("etag") or "").strip('"')
+            if (not whole or not isinstance(body, bytes) or "x-object-manifest" in headers
+                    or "x-static-large-object" in headers or not _MD5_HEX.match(etag)
+                    or hashlib.md5(body, usedforsecurity=False).hexdigest() == etag):
+                return headers, body
+            if attempt >= self.retry.retries:
+                raise errors.ChecksumMismatch(
+                    "the data received does not match its ETag %s, %d times" % (
+                        etag, attempt + 1), method="GET", path=_path(container, obj))
+            attempt += 1
+            log.info("GET %s: the data does not match its ETag; reading it again",
+                     _path(container, obj))
 
     def post_object(self, container: str, obj: str, headers: dict[str, str],
                     **kwargs: Any) -> None:
@@ -620,6 +734,160 @@ def _tell(body: Any) -> int | None:
         return None
 
 
+#: operations whose upload body is their third positional argument
+_BODY_POSITION = {"put_object": 2, "put_object_stream": 2, "put_small_object": 2}
+
+
+def _target(operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+            ) -> tuple[str | None, str | None]:
+    """The ``(container, object)`` an operation is about, for messages."""
+    if operation in ("get_auth", "get_capabilities") or operation.endswith("_account"):
+        return None, None
+    container = args[0] if args and isinstance(args[0], str) else kwargs.get("container")
+    obj = args[1] if len(args) > 1 and isinstance(args[1], str) else kwargs.get("obj")
+    return container, obj
+
+
+def _body_of(operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The upload body of an operation, however it was passed."""
+    for name in ("contents", "data"):
+        if kwargs.get(name) is not None:
+            return kwargs[name]
+    position = _BODY_POSITION.get(operation)
+    if position is not None and len(args) > position:
+        return args[position]
+    return None
+
+
+#: a body that keeps breaking after some progress is resumed at most this many
+#: times per allowed retry
+_MAX_RESUMES_PER_RETRY = 10
+#: what a response body raises when its connection breaks mid-body
+_BROKEN_BODY: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException,
+                                                 RequestException, urllib3.exceptions.HTTPError)
+
+
+def _first_byte(headers: dict[str, str]) -> int:
+    """Where a ranged request starts (``Range: bytes=N-...``); 0 otherwise."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "range":
+            first = str(value).partition("=")[2].partition("-")[0].strip()
+            return int(first) if first.isdigit() else 0
+    return 0
+
+
+class _ResumingBody:
+    """A streamed GET body that survives a broken connection.
+
+    When the connection resets or ends before ``Content-Length`` bytes
+    arrived, the rest is asked for again with ``Range`` (from the first
+    missing byte) and ``If-Match`` on the ETag of the first answer, so a
+    changed object is never stitched together from two versions, and a reset
+    at 90% of a large object costs the last 10% only.  Each resume goes
+    through :meth:`SwiftClient.call` (its retries, token renewal and
+    backoff); the resumes themselves are limited by the client's
+    ``RetryPolicy.retries``, counted afresh whenever data arrived in between.
+    """
+
+    def __init__(self, client: SwiftClient, container: str, obj: str,
+                 kwargs: dict[str, Any], headers: dict[str, str], body: Any) -> None:
+        self.client = client
+        self.container = container
+        self.obj = obj
+        self.kwargs = kwargs
+        self.body = body
+        self.etag = headers.get("etag")
+        length = headers.get("content-length")
+        self.length = int(length) if length and length.isdigit() else None
+        self.start = _first_byte(kwargs.get("headers") or {})
+        self.received = 0
+        #: bytes asked for again after a broken connection (for statistics)
+        self.resumed_from: list[int] = []
+        self.closed = False
+
+    def __iter__(self) -> Iterator[Any]:
+        failures = 0   # in a row without a byte in between
+        resumes = 0
+        while True:
+            progressed = False
+            try:
+                for block in self.body:
+                    self.received += len(block)
+                    progressed = True
+                    yield block
+                if self.length is None or self.received >= self.length:
+                    return
+                problem: BaseException = http.client.IncompleteRead(b"", self.length -
+                                                                    self.received)
+            except _BROKEN_BODY as exc:
+                if self.closed:
+                    raise
+                problem = exc
+            failures = 1 if progressed else failures + 1
+            resumes += 1
+            self._resume(problem, failures, resumes)
+
+    def _resume(self, problem: BaseException, failures: int, resumes: int) -> None:
+        where = _path(self.container, self.obj)
+        _close_quietly(self.body)
+        error = translate_error(problem, "GET", self.container, self.obj)
+        if self.length is None or not self.etag:
+            raise errors.IncompleteSend(
+                "the connection broke after %d bytes, and an answer without length or "
+                "ETag cannot be resumed: %s" % (self.received, error.message),
+                method="GET", path=where) from None
+        if failures > self.client.retry.retries or resumes > _MAX_RESUMES_PER_RETRY * (
+                self.client.retry.retries + 1):
+            log.warning("giving up on GET %s after %d broken bodies: %s", where, resumes,
+                        error)
+            raise errors.IncompleteSend(
+                "received %d of %d bytes; the connection broke %d times: %s"
+                % (self.received, self.length, resumes, error.message),
+                method="GET", path=where) from None
+        delay = self.client.retry.delay(failures - 1)
+        log.info("GET %s broke after %d of %d bytes (%s); resuming in %.2fs", where,
+                 self.received, self.length, error.message, delay)
+        self.client._pause(delay, getattr(self.client._interrupt, "event", None), "GET", where)
+        first = self.start + self.received
+        last = self.start + self.length - 1
+        kwargs = dict(self.kwargs)
+        headers = {k: v for k, v in (kwargs.get("headers") or {}).items()
+                   if k.lower() not in ("range", "if-match")}
+        headers["Range"] = "bytes=%d-%d" % (first, last)
+        headers["If-Match"] = self.etag
+        kwargs["headers"] = headers
+        try:
+            answer, body = self.client._attempts("get_object_stream",
+                                                 (self.container, self.obj), kwargs)
+        except errors.VelocityError as exc:
+            if exc.status == 412:
+                raise errors.IncompleteSend(
+                    "the object changed while it was being read (its ETag is no longer %s)"
+                    % self.etag, status=412, method="GET", path=where) from None
+            raise
+        expected = "bytes %d-%d/" % (first, last)
+        if not answer.get("content-range", "").startswith(expected):
+            _close_quietly(body)
+            raise errors.IncompleteSend(
+                "the server did not resume GET at byte %d (Content-Range %r)"
+                % (first, answer.get("content-range")), method="GET", path=where)
+        self.resumed_from.append(first)
+        self.body = body
+
+    def close(self) -> None:
+        self.closed = True
+        _close_quietly(self.body)
+
+
+def _close_quietly(body: Any) -> None:
+    close = getattr(body, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            log.debug("closing a response body failed", exc_info=True)
+
+
 # -- the direct transport for small objects -----------------------------------------
 
 
@@ -647,11 +915,44 @@ def _response_headers(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return result
 
 
+class _GotContinue(Exception):
+    """The server answered ``100 Continue``: send the body."""
+
+
+class _FirstAnswer(http.client.HTTPResponse):
+    """A response read right after the headers of a request sent with
+    ``Expect: 100-continue``: a 100 stops it (raising :class:`_GotContinue`),
+    any other status is the final answer, given before the body was sent."""
+
+    def _read_status(self) -> tuple[str, int, str]:  # type: ignore[override]
+        version, status, reason = super()._read_status()
+        if status == http.client.CONTINUE:
+            while self.fp.readline() not in (b"\r\n", b"\n", b""):
+                pass  # the interim answer's headers
+            raise _GotContinue()
+        return version, status, reason
+
+
+def _dropped(sock: socket.socket | None) -> bool:
+    """An idle keep-alive socket that is readable was closed by the server
+    (or holds garbage): either way it cannot carry the next request."""
+    if sock is None:
+        return True
+    try:
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 class _Direct:
     """One keep-alive ``http.client`` connection to a storage URL (one per
     thread, like the swiftclient connection it belongs to)."""
 
-    def __init__(self, url: str, timeout: float | None) -> None:
+    def __init__(self, url: str, timeout: float | None,
+                 context: Callable[[], ssl.SSLContext] | None = None) -> None:
         parts = urlsplit(url)
         self.url = url
         self.scheme = parts.scheme
@@ -659,6 +960,7 @@ class _Direct:
         self.port = parts.port
         self.base = parts.path.rstrip("/")
         self.timeout = timeout
+        self.context = context
         self._conn: http.client.HTTPConnection | None = None
 
     def close(self) -> None:
@@ -667,9 +969,14 @@ class _Direct:
             self._conn = None
 
     def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is not None and self._conn.sock is not None and _dropped(self._conn.sock):
+            log.debug("a kept-alive connection to %s was closed by the server; reconnecting",
+                      self.host)
+            self.close()
         if self._conn is None:
             if self.scheme == "https":
-                context = ssl.create_default_context(cafile=_ca_bundle())
+                context = self.context() if self.context is not None else \
+                    ssl.create_default_context(cafile=_ca_bundle())
                 self._conn = http.client.HTTPSConnection(self.host, self.port,
                                                          timeout=self.timeout, context=context,
                                                          blocksize=_SEND_BLOCK)
@@ -695,10 +1002,11 @@ class _Direct:
             raise
 
     def request(self, method: str, container: str, obj: str, headers: dict[str, Any],
-                body: Any = None, query_string: str | None = None
+                body: Any = None, query_string: str | None = None, length: int = 0
                 ) -> tuple[int, dict[str, str], bytes]:
         """One request, its answer read whole: ``(status, headers, body)``."""
-        response, result = self.open(method, container, obj, headers, body, query_string)
+        response, result = self.open(method, container, obj, headers, body, query_string,
+                                     length)
         with self.guard():
             data = response.read()
         if response.will_close:
@@ -706,17 +1014,24 @@ class _Direct:
         return response.status, result, data
 
     def open(self, method: str, container: str, obj: str, headers: dict[str, Any],
-             body: Any = None, query_string: str | None = None
+             body: Any = None, query_string: str | None = None, length: int = 0
              ) -> tuple[http.client.HTTPResponse, dict[str, str]]:
         """Send a request; returns the response (its body unread) and its
-        headers.  An error status raises swiftclient's ``ClientException``."""
+        headers.  An error status raises swiftclient's ``ClientException``.
+
+        A body of at least ``_EXPECT_MIN`` bytes is sent with ``Expect:
+        100-continue``: a refusal (401 for an expired token, 404, 503, ...)
+        then comes before the body is sent, not after a whole segment."""
         path = "%s/%s/%s" % (self.base, quote(container, safe=""), quote(obj, safe="/"))
         if query_string:
             path += "?" + query_string
         conn = self._connection()
         with self.guard():
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
+            if body is not None and length >= _EXPECT_MIN:
+                response = self._send_expecting(conn, method, path, headers, body)
+            else:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
         result = _response_headers(response.getheaders())
         if not 200 <= response.status < 300:
             try:
@@ -731,6 +1046,29 @@ class _Direct:
                 http_reason=response.reason, http_response_content=content,
                 http_response_headers=result)
         return response, result
+
+    def _send_expecting(self, conn: http.client.HTTPConnection, method: str, path: str,
+                        headers: dict[str, Any], body: Any) -> http.client.HTTPResponse:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.putheader("Expect", "100-continue")
+        conn.endheaders()
+        sock = conn.sock
+        readable = (isinstance(sock, ssl.SSLSocket) and sock.pending()) or \
+            select.select([sock], [], [], _CONTINUE_WAIT)[0]
+        if readable:
+            first = _FirstAnswer(sock, method=method)  # type: ignore[arg-type]
+            try:
+                first.begin()
+            except _GotContinue:
+                first.fp.close()
+            else:
+                first.will_close = True  # the body was never sent: the connection is done
+                return first
+        # a 100 Continue, or no word within _CONTINUE_WAIT (RFC 9110: send anyway)
+        conn.send(body)
+        return conn.getresponse()
 
 
 class _DirectBody:
@@ -776,7 +1114,7 @@ def _direct(client: SwiftClient, conn: swiftclient.Connection) -> _Direct | None
         direct.close()
     direct = None
     if not get_environ_proxies(conn.url, no_proxy=None):
-        direct = _Direct(conn.url, client.timeout)
+        direct = _Direct(conn.url, client.timeout, client._ssl_context)
     conn._velocity_direct = direct
     return direct
 
@@ -828,13 +1166,17 @@ def _direct_put_stream(client: SwiftClient, conn: swiftclient.Connection, contai
     if etag:
         sent["ETag"] = etag
     _, result, _ = direct.request("PUT", container, obj, sent, body=contents,
-                                  query_string=query_string)
+                                  query_string=query_string, length=content_length)
     return result.get("etag", "").strip('"')
 
 
 _USER_AGENT = "python-velocity-%s" % __version__
 #: bytes read from an upload body per socket send on the direct transport
 _SEND_BLOCK = 1024 * 1024
+#: bodies from this size on are sent with ``Expect: 100-continue``
+_EXPECT_MIN = 1024 * 1024
+#: seconds to wait for ``100 Continue`` before sending the body anyway
+_CONTINUE_WAIT = 2.0
 
 _DIRECT_OPERATIONS: dict[str, Callable[..., Any]] = {
     "put_small_object": _direct_put,

@@ -9,6 +9,7 @@ retries.  Every request goes through one thread-safe
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import queue
@@ -23,41 +24,65 @@ from urllib.parse import quote, urlsplit
 from keystoneauth1 import plugin as ksa_plugin
 
 from velocity import consts, errors
-from velocity.auth import RACKSPACE_AUTH_URL, Credentials, StorageTokenAuth
+from velocity.auth import RACKSPACE_AUTH_URL, Credentials, StorageTokenAuth, build_credentials
 from velocity.client import RetryPolicy, SwiftClient
 from velocity.container import (
     Container,
     ContainerResults,
-    check_container_name,
     random_temp_url_key,
     raw_meta_headers,
 )
+from velocity.names import as_container_name, decode_name
 from velocity.storage_object import _int, _lower, _meta_from, _name_of
 
 __all__ = ["Connection", "ConnectionPool", "get_connection", "parse_url", "unicode_quote"]
 
 log = logging.getLogger("velocity")
 
-_HOST = re.compile(r"^([a-zA-Z0-9\-\.]+):?([0-9]{2,5})?$")
+# host name or IPv4 address, or a bracketed IPv6 literal (RFC 3986, with an
+# optional RFC 6874 zone "%25eth0"); then an optional port
+_HOST = re.compile(r"^(?:(?P<name>[a-zA-Z0-9\-\.]+)|\[(?P<ipv6>[0-9A-Fa-f:.]+(?:%25[\w.~-]+)?)\])"
+                   r"(?::(?P<port>[0-9]{0,5}))?$")
 # python-cloudfiles keywords that need no action in Velocity
 _ACCEPTED_LEGACY = ("debuglevel", "cdn_log_retention")
 
 
 def parse_url(url: str) -> tuple[str, int, str, bool]:
     """python-cloudfiles' ``utils.parse_url``: ``(host, port, path, is_ssl)``,
-    the path without leading or trailing slashes.
+    the path without leading or trailing slashes and the port defaulting to
+    80 / 443.
+
+    An IPv6 storage URL (``http://[::1]:8080/v1/AUTH_x``) gives the address
+    without its brackets (``"::1"``), as :attr:`urllib.parse.SplitResult.hostname`
+    and :class:`http.client.HTTPConnection` have it; a zone (``[fe80::1%25eth0]``)
+    is returned as ``fe80::1%eth0``.  Host names keep their case.
 
     :raises InvalidUrl: the scheme is not http(s), or the host/port is invalid
+        (not a host name, IPv4 address or bracketed IPv6 address; a port
+        outside 1-65535; user info such as ``user@``)
     """
-    parts = urlsplit(url or "")
+    try:
+        parts = urlsplit(url or "")
+    except ValueError as exc:  # e.g. "[::1" or "[not-an-address]"
+        raise errors.InvalidUrl("Invalid host and/or port in %r: %s" % (url, exc)) from None
     if parts.scheme not in ("http", "https"):
         raise errors.InvalidUrl("Scheme must be one of http or https, got %r" % url)
     match = _HOST.match(parts.netloc)
     if not match:
         raise errors.InvalidUrl("Invalid host and/or port: %s" % parts.netloc)
-    host, port = match.group(1), match.group(2)
+    host = match.group("name")
+    if host is None:
+        host = match.group("ipv6").replace("%25", "%", 1)
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise errors.InvalidUrl("Invalid IPv6 address in %s" % parts.netloc) from None
     is_ssl = parts.scheme == "https"
-    return host, int(port) if port else (443 if is_ssl else 80), parts.path.strip("/"), is_ssl
+    port = int(match.group("port")) if match.group("port") else (443 if is_ssl else 80)
+    if not 0 < port < 65536:
+        raise errors.InvalidUrl("Invalid port %d in %s: ports are 1-65535" % (port,
+                                                                             parts.netloc))
+    return host, port, parts.path.strip("/"), is_ssl
 
 
 def unicode_quote(value: Any) -> str:
@@ -148,8 +173,11 @@ class Connection:
     :keyword servicenet: use Rackspace ServiceNet (default: ``True`` when the
         ``RACKSPACE_SERVICENET`` environment variable exists)
     :keyword useragent: ``User-Agent`` header
-    :keyword credentials: a :class:`velocity.auth.Credentials` (any login Velocity supports)
-    :keyword region: catalog region of the object store (Keystone / Rackspace v2.0)
+    :keyword credentials: a :class:`velocity.auth.Credentials` (any login Velocity
+        supports).  They are used as given and never changed: with ``region``,
+        the connection works on a copy for that region (sharing the login).
+    :keyword region: catalog region of the object store (Keystone / Rackspace
+        v2.0); with ``credentials=`` it takes precedence over their region
     :keyword retries: how often a failed request is retried (default 5)
     :raises AuthenticationFailed: the credentials were refused
     :raises ConfigurationError: no way to log in, or an unknown keyword
@@ -194,21 +222,19 @@ class Connection:
                 raise errors.ConfigurationError(
                     "credentials= must be velocity.auth.Credentials, got %s"
                     % type(credentials).__name__)
-            if region and not credentials.region:
-                credentials.region = region
+            if region and region != credentials.region:
+                credentials = credentials.replace(region=region)
         elif auth is not None:
             credentials = Credentials("legacy", _LegacyAuth(auth, self.servicenet),
                                       region=region, timeout=timeout)
         elif username and api_key and authurl:
-            if authurl.rstrip("/") == RACKSPACE_AUTH_URL.rstrip("/") or (
-                    region and "rackspacecloud.com" in authurl):
-                credentials = Credentials.rackspace(
-                    username, api_key, region=region, internal=self.servicenet,
-                    timeout=timeout)
-            else:
-                credentials = Credentials.v1(authurl, username, api_key,
-                                             internal=self.servicenet, region=region,
-                                             timeout=timeout)
+            # python-cloudfiles spoke v1.0 only; a Rackspace URL with a region (v1.0 has
+            # none) means its v2.0 identity, any other URL says what it speaks
+            rackspace = region and "rackspacecloud.com" in authurl
+            credentials = build_credentials(
+                "rackspace" if rackspace else None,
+                auth_url=RACKSPACE_AUTH_URL if rackspace else authurl, user=username,
+                key=api_key, region=region, internal=self.servicenet, timeout=timeout)
         else:
             raise errors.ConfigurationError(
                 "Incorrect or invalid arguments supplied: Connection needs username and "
@@ -312,7 +338,7 @@ class Connection:
         "red"}``); an empty value removes the item."""
         self.client.post_account(raw_meta_headers(metadata, "X-Account-Meta-"))
 
-    def get_temp_url_key(self, container: Container | str | None = None) -> str:
+    def get_temp_url_key(self, container: Container | str | bytes | None = None) -> str:
         """The key that signs temporary URLs: the account's
         ``X-Account-Meta-Temp-URL-Key`` (or ``-Key-2``), else ``container``'s
         ``X-Container-Meta-Temp-URL-Key``; if none is set, a random key is
@@ -324,7 +350,7 @@ class Connection:
             return key
         if container is not None:
             cheaders = _lower(self.client.head_container(
-                check_container_name(_name_of(container))))
+                as_container_name(_name_of(container))))
             key = cheaders.get("x-container-meta-temp-url-key") or cheaders.get(
                 "x-container-meta-temp-url-key-2")
             if key:
@@ -336,12 +362,17 @@ class Connection:
 
     # -- containers ---------------------------------------------------------------
 
-    def create_container(self, container_name: str, error_on_existing: bool = False
+    def create_container(self, container_name: str | bytes, error_on_existing: bool = False
                          ) -> Container:
         """Create ``container_name`` (or find it) and return it as a
         :class:`Container`.  With ``error_on_existing=True`` an existing
-        container raises :class:`~velocity.errors.ContainerExists` (HTTP 202)."""
-        name = check_container_name(container_name)
+        container raises :class:`~velocity.errors.ContainerExists` (HTTP 202).
+
+        Like every container name on this face, ``container_name`` may be a
+        ``str`` or UTF-8 ``bytes`` (python-cloudfiles' Python 2 strings);
+        bytes are decoded, and :class:`~velocity.errors.InvalidContainerName`
+        is raised if they are not UTF-8."""
+        name = as_container_name(container_name)
         response: dict[str, Any] = {}
         self.client.put_container(name, response_dict=response)
         if error_on_existing and response.get("status") == 202:
@@ -350,13 +381,13 @@ class Connection:
         created = response.get("status") == 201
         return Container(self, name, 0 if created else None, 0 if created else None)
 
-    def delete_container(self, container_name: str | Container) -> None:
+    def delete_container(self, container_name: str | bytes | Container) -> None:
         """Delete an empty container (by name or :class:`Container`).
 
         :raises ContainerNotEmpty: it still holds objects (HTTP 409)
         :raises NoSuchContainer: it does not exist (HTTP 404)
         """
-        name = check_container_name(_name_of(container_name))
+        name = as_container_name(_name_of(container_name))
         self.client.delete_container(name)
         if self.cdn_enabled:
             try:
@@ -364,18 +395,18 @@ class Connection:
             except errors.VelocityError:
                 log.debug("could not CDN-disable the deleted container %r", name)
 
-    def get_container(self, container_name: str) -> Container:
+    def get_container(self, container_name: str | bytes) -> Container:
         """The existing container ``container_name`` with its ``object_count``,
         ``size_used`` and ``metadata``.
 
         :raises NoSuchContainer: it does not exist
         """
-        name = check_container_name(container_name)
+        name = as_container_name(container_name)
         container = Container(self, name)
         container._load(self.client.head_container(name))
         return container
 
-    def __getitem__(self, key: str) -> Container:
+    def __getitem__(self, key: str | bytes) -> Container:
         return self.get_container(key)
 
     def __iter__(self) -> Iterator[Container]:
@@ -385,18 +416,20 @@ class Connection:
 
     def __contains__(self, item: object) -> bool:
         name = _name_of(item)
-        if not isinstance(name, str):
+        if not isinstance(name, (str, bytes, bytearray)):
             return False
         try:
-            self.client.head_container(check_container_name(name))
+            self.client.head_container(as_container_name(name))
         except errors.NoSuchContainer:
             return False
         return True
 
-    def _iter_containers(self, limit: int | None = None, marker: str | None = None,
+    def _iter_containers(self, limit: int | None = None, marker: str | bytes | None = None,
                          **parms: Any) -> Iterator[dict[str, Any]]:
-        prefix = parms.pop("prefix", None)
-        end_marker = parms.pop("end_marker", None)
+        marker = decode_name(marker, errors.InvalidContainerName, "marker")
+        prefix = decode_name(parms.pop("prefix", None), errors.InvalidContainerName, "prefix")
+        end_marker = decode_name(parms.pop("end_marker", None), errors.InvalidContainerName,
+                                 "end_marker")
         parms = {k: v for k, v in parms.items() if v is not None}
         if parms:
             raise errors.ConfigurationError(
@@ -408,7 +441,7 @@ class Connection:
                                         end_marker=end_marker or None, limit=limit,
                                         page_size=self.page_size)
 
-    def get_all_containers(self, limit: int | None = None, marker: str | None = None,
+    def get_all_containers(self, limit: int | None = None, marker: str | bytes | None = None,
                            **parms: Any) -> ContainerResults:
         """The account's containers as :class:`~velocity.container.ContainerResults`.
 
@@ -419,14 +452,14 @@ class Connection:
         """
         return ContainerResults(self, self._iter_containers(limit, marker, **parms))
 
-    def list_containers_info(self, limit: int | None = None, marker: str | None = None,
+    def list_containers_info(self, limit: int | None = None, marker: str | bytes | None = None,
                              **parms: Any) -> list[dict[str, Any]]:
         """Containers as dicts with ``name``, ``count`` (objects) and ``bytes``
         (plus whatever else Swift lists, e.g. ``last_modified``).  Arguments as
         for :meth:`get_all_containers`."""
         return list(self._iter_containers(limit, marker, **parms))
 
-    def list_containers(self, limit: int | None = None, marker: str | None = None,
+    def list_containers(self, limit: int | None = None, marker: str | bytes | None = None,
                         **parms: Any) -> list[str]:
         """Container names.  Arguments as for :meth:`get_all_containers`."""
         return [record["name"] for record in self._iter_containers(limit, marker, **parms)]
@@ -473,7 +506,10 @@ class ConnectionPool(queue.Queue):
             raise errors.ConfigurationError("poolsize must be >= 0, got %r" % poolsize)
         super().__init__(int(poolsize))
         self.connargs: dict[str, Any] = {"username": username, "api_key": api_key, **kwargs}
-        self._credentials: Credentials | None = kwargs.get("credentials")
+        # with region=, the first connection derives the regional credentials
+        # (see Connection) and the others share them
+        self._credentials: Credentials | None = (
+            None if kwargs.get("region") else kwargs.get("credentials"))
         self._make_lock = threading.Lock()
 
     def _new_connection(self) -> Connection:

@@ -7,13 +7,19 @@ in UTF-8 bytes, as Swift does (python-cloudfiles counted characters).
 
 from __future__ import annotations
 
-from velocity.auth import RACKSPACE_V1_AUTH_URL
-
 __all__ = [
     "user_agent", "us_authurl", "uk_authurl", "default_authurl", "default_cdn_ttl",
     "cdn_log_retention", "meta_name_limit", "meta_value_limit", "object_name_limit",
-    "container_name_limit", "listing_limit",
+    "container_name_limit", "listing_limit", "RACKSPACE_AUTH_URL", "RACKSPACE_V1_AUTH_URL",
+    "CDN_SERVICE_TYPE",
 ]
+
+#: Rackspace's identity service (v2.0 with the RAX-KSKEY API-key extension)
+RACKSPACE_AUTH_URL = "https://identity.api.rackspacecloud.com/v2.0"
+#: python-cloudfiles' default (v1.0) authentication URL
+RACKSPACE_V1_AUTH_URL = "https://auth.api.rackspacecloud.com/v1.0"
+#: catalog service type of the Rackspace Cloud Files CDN management API
+CDN_SERVICE_TYPE = "rax:object-cdn"
 
 #: the version of the python-cloudfiles API this module reproduces
 cloudfiles_api_version = "1.7.11"

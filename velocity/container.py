@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from velocity import consts, errors
-from velocity.names import check_container_name
+from velocity.names import as_container_name, as_object_name, check_container_name, decode_name
 from velocity.storage_object import (
     ListingResults,
     ObjectResults,
@@ -24,18 +24,22 @@ from velocity.storage_object import (
     _meta_from,
     _name_of,
     check_meta_item,
-    check_object_name,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     from velocity.connection import Connection
 
-__all__ = ["Container", "ContainerResults", "check_container_name", "PUBLIC_READ_ACL"]
+__all__ = ["Container", "ContainerResults", "check_container_name", "PUBLIC_READ_ACL",
+           "PUBLIC_LISTINGS_ACL"]
 
 log = logging.getLogger("velocity")
 
-#: the read ACL :meth:`Container.make_public` adds when there is no CDN
-PUBLIC_READ_ACL = (".r:*", ".rlistings")
+#: the read ACL entries :meth:`Container.make_public` adds when there is no CDN:
+#: anyone may read the objects (not list them)
+PUBLIC_READ_ACL: tuple[str, ...] = (".r:*",)
+#: the read ACL entry ``make_public(listings=True)`` adds as well: anyone may
+#: list the container
+PUBLIC_LISTINGS_ACL = ".rlistings"
 
 
 def raw_meta_headers(metadata: Mapping[str, Any], prefix: str) -> dict[str, str]:
@@ -69,7 +73,8 @@ class Container:
     :class:`~velocity.errors.NoSuchContainer`), ``conn.create_container(name)``,
     or by iterating ``conn.get_all_containers()``.
 
-    :ivar name: the container name (validated when assigned)
+    :ivar name: the container name (validated when assigned; UTF-8 ``bytes``
+        are accepted and stored as ``str``)
     :ivar conn: the :class:`~velocity.connection.Connection`
     :ivar object_count: number of objects when last read from the server (or ``None``)
     :ivar size_used: bytes used when last read from the server (or ``None``)
@@ -77,7 +82,7 @@ class Container:
     :ivar headers: every header of the last HEAD (lower-case keys)
     """
 
-    def __init__(self, connection: Connection, name: str | None = None,
+    def __init__(self, connection: Connection, name: str | bytes | None = None,
                  count: int | None = None, size: int | None = None,
                  metadata: Mapping[str, str] | None = None,
                  headers: Mapping[str, str] | None = None) -> None:
@@ -99,10 +104,8 @@ class Container:
         return self._name
 
     @name.setter
-    def name(self, value: str | None) -> None:
-        if value is not None:
-            check_container_name(value)
-        self._name = value  # type: ignore[assignment]
+    def name(self, value: str | bytes | None) -> None:
+        self._name = None if value is None else as_container_name(value)  # type: ignore[assignment]
 
     def _checked_name(self) -> str:
         return check_container_name(self._name)
@@ -172,10 +175,10 @@ class Container:
         """Stop serving the container as a web site."""
         self.enable_static_web()
 
-    def enable_object_versioning(self, container_name: str | Container) -> None:
+    def enable_object_versioning(self, container_name: str | bytes | Container) -> None:
         """Keep every overwritten version of an object in ``container_name``
         (Swift's ``X-Versions-Location``); that container must exist."""
-        target = check_container_name(_name_of(container_name))
+        target = as_container_name(_name_of(container_name))
         self._client.post_container(self._checked_name(), {"X-Versions-Location": target})
 
     def disable_object_versioning(self) -> None:
@@ -236,16 +239,32 @@ class Container:
         acl = headers.get("x-container-read", "")
         return [item.strip() for item in acl.split(",") if item.strip()]
 
-    def make_public(self, ttl: int = consts.default_cdn_ttl) -> None:
-        """Let anyone read the container's objects.
+    def make_public(self, ttl: int = consts.default_cdn_ttl, listings: bool = False) -> None:
+        """Let anyone read the container's objects, by URL and without a token.
 
         With Rackspace's CDN (when the account's catalog has one), the container
-        is CDN-enabled with this ``ttl``.  Otherwise Swift's read ACL
-        ``.r:*,.rlistings`` is added (other ACL entries are kept; ``ttl`` does
-        not apply) and :meth:`public_uri` is the container's storage URL.
+        is CDN-enabled with this ``ttl``, as in python-cloudfiles.
+
+        Without a CDN, Swift's read ACL ``.r:*`` is added (other ACL entries
+        are kept; ``ttl`` does not apply) and :meth:`public_uri` is the
+        container's storage URL.  Anyone who knows an object's URL can then
+        read it, but nobody can list the container: Cloud Files' CDN never
+        served listings either.
+
+        :param ttl: seconds the CDN caches the objects (CDN only)
+        :param listings: also let anyone list the object names (Swift's
+            ``.rlistings``).  ``False`` (the default) removes ``.rlistings``
+            if an earlier call had set it, so a public container is readable
+            and not listable unless asked for.
+        :raises ConfigurationError: ``listings=True`` with Rackspace's CDN,
+            which has no public listings
         """
         name = self._checked_name()
         if self.conn.cdn_enabled:
+            if listings:
+                raise errors.ConfigurationError(
+                    "make_public(listings=True) needs a Swift read ACL; Rackspace's CDN "
+                    "does not serve container listings")
             if int(ttl) < 0:
                 raise errors.ConfigurationError("ttl must be >= 0 seconds, got %r" % ttl)
             headers = {"X-TTL": str(int(ttl)), "X-CDN-Enabled": "True"}
@@ -256,29 +275,32 @@ class Container:
                 cdn.put_container(name, headers=headers)
             self._cdn = None
             return
-        acl = self._read_acl()
-        acl += [entry for entry in PUBLIC_READ_ACL if entry not in acl]
+        wanted = PUBLIC_READ_ACL + ((PUBLIC_LISTINGS_ACL,) if listings else ())
+        acl = [entry for entry in self._read_acl()
+               if listings or entry != PUBLIC_LISTINGS_ACL]
+        acl += [entry for entry in wanted if entry not in acl]
         self._client.post_container(name, {"X-Container-Read": ",".join(acl)})
 
     def make_private(self) -> None:
         """Stop public access: CDN-disable the container (Rackspace CDN; the
         edge keeps cached copies until their TTL ends), or remove the public
-        read ACL entries (other entries are kept)."""
+        read ACL entries ``.r:*`` and ``.rlistings`` (other entries are kept)."""
         name = self._checked_name()
         if self.conn.cdn_enabled:
             self.conn._cdn_client().post_container(name, {"X-CDN-Enabled": "False"})
             self._cdn = None
             return
         acl = [entry for entry in self._read_acl()
-               if entry not in PUBLIC_READ_ACL and not entry.startswith(".r:*")]
+               if entry not in PUBLIC_READ_ACL and entry != PUBLIC_LISTINGS_ACL
+               and not entry.startswith(".r:*")]
         if acl:
             self._client.post_container(name, {"X-Container-Read": ",".join(acl)})
         else:
             self._client.post_container(name, {"X-Remove-Container-Read": "x"})
 
     def is_public(self) -> bool:
-        """Whether anyone may read the container (CDN-enabled, or ``.r:*`` in
-        its read ACL)."""
+        """Whether anyone may read the container's objects (CDN-enabled, or
+        ``.r:*`` in its read ACL), whether or not its listing is public."""
         if self.conn.cdn_enabled:
             return self._cdn_data(refresh=True)["cdn_uri"] is not None
         return ".r:*" in self._read_acl()
@@ -323,7 +345,7 @@ class Container:
 
     # -- temporary URLs --------------------------------------------------------
 
-    def get_temp_url(self, obj: str | StorageObject, method: str = "GET",
+    def get_temp_url(self, obj: str | bytes | StorageObject, method: str = "GET",
                      seconds: int = 3600, key: str | None = None) -> str:
         """A URL that allows ``method`` on ``obj`` without a token for
         ``seconds`` seconds (Swift's ``tempurl``).
@@ -335,7 +357,7 @@ class Container:
         """
         from swiftclient.utils import generate_temp_url
 
-        name = check_object_name(_name_of(obj))
+        name = as_object_name(_name_of(obj))
         method = method.upper()
         if method not in ("GET", "HEAD", "PUT", "POST", "DELETE"):
             raise errors.ConfigurationError("temp URL method must be GET, HEAD, PUT, POST or "
@@ -352,19 +374,21 @@ class Container:
 
     # -- objects -----------------------------------------------------------------
 
-    def create_object(self, object_name: str) -> StorageObject:
+    def create_object(self, object_name: str | bytes) -> StorageObject:
         """A :class:`StorageObject` for ``object_name``; it need not exist yet
-        (write to it to create it)."""
+        (write to it to create it).  Like every object name on this face it
+        may be ``str`` or UTF-8 ``bytes`` (decoded; invalid UTF-8 raises
+        :class:`~velocity.errors.InvalidObjectName`)."""
         self._checked_name()
-        return StorageObject(self, check_object_name(object_name))
+        return StorageObject(self, as_object_name(object_name))
 
-    def get_object(self, object_name: str) -> StorageObject:
+    def get_object(self, object_name: str | bytes) -> StorageObject:
         """The existing object ``object_name``
         (:class:`~velocity.errors.NoSuchObject` otherwise)."""
         self._checked_name()
-        return StorageObject(self, check_object_name(object_name), force_exists=True)
+        return StorageObject(self, as_object_name(object_name), force_exists=True)
 
-    def __getitem__(self, key: str) -> StorageObject:
+    def __getitem__(self, key: str | bytes) -> StorageObject:
         return self.get_object(key)
 
     def __iter__(self) -> Iterator[StorageObject]:
@@ -375,37 +399,43 @@ class Container:
 
     def __contains__(self, item: object) -> bool:
         name = _name_of(item)
-        if not isinstance(name, str):
+        if not isinstance(name, (str, bytes, bytearray)):
             return False
         try:
-            self._client.head_object(self._checked_name(), check_object_name(name))
+            self._client.head_object(self._checked_name(), as_object_name(name))
         except errors.NoSuchObject:
             return False
         return True
 
-    def delete_object(self, object_name: str | StorageObject) -> None:
+    def delete_object(self, object_name: str | bytes | StorageObject) -> None:
         """Delete an object (by name or :class:`StorageObject`);
         :class:`~velocity.errors.NoSuchObject` if it does not exist."""
-        name = check_object_name(_name_of(object_name))
+        name = as_object_name(_name_of(object_name))
         self._client.delete_object(self._checked_name(), name)
 
-    def _iter_listing(self, prefix: str | None = None, limit: int | None = None,
-                      marker: str | None = None, path: str | None = None,
-                      delimiter: str | None = None, end_marker: str | None = None,
+    def _iter_listing(self, prefix: str | bytes | None = None, limit: int | None = None,
+                      marker: str | bytes | None = None, path: str | bytes | None = None,
+                      delimiter: str | bytes | None = None,
+                      end_marker: str | bytes | None = None,
                       **parms: Any) -> Iterator[dict[str, Any]]:
         name = self._checked_name()
         if limit is not None and int(limit) < 0:
             raise errors.ConfigurationError("limit must be >= 0, got %r" % limit)
+        prefix, marker, path, delimiter, end_marker = (
+            decode_name(value, errors.InvalidObjectName, what)
+            for value, what in ((prefix, "prefix"), (marker, "marker"), (path, "path"),
+                                (delimiter, "delimiter"), (end_marker, "end_marker")))
         page_size = self.conn.page_size
-        extra = {k: v for k, v in parms.items() if v is not None}
+        extra = {k: decode_name(v, errors.InvalidObjectName, k)
+                 for k, v in parms.items() if v is not None}
         yield from self._client.iter_container(
             name, prefix=prefix or None, delimiter=delimiter or None, marker=marker or "",
             end_marker=end_marker or None, limit=limit, page_size=page_size, path=path,
             query_string=urlencode(extra) or None)
 
-    def get_objects(self, prefix: str | None = None, limit: int | None = None,
-                    marker: str | None = None, path: str | None = None,
-                    delimiter: str | None = None, end_marker: str | None = None,
+    def get_objects(self, prefix: str | bytes | None = None, limit: int | None = None,
+                    marker: str | bytes | None = None, path: str | bytes | None = None,
+                    delimiter: str | bytes | None = None, end_marker: str | bytes | None = None,
                     **parms: Any) -> ObjectResults:
         """The container's objects as :class:`~velocity.storage_object.ObjectResults`.
 
@@ -418,14 +448,19 @@ class Container:
             not objects, so they are left out here; see :meth:`list_objects`)
         :param end_marker: only names before this
         :param parms: further listing query parameters, passed through
+
+        ``prefix``, ``marker``, ``path``, ``delimiter`` and ``end_marker`` may be
+        ``str`` or UTF-8 ``bytes``, like object names; the names returned are
+        always ``str``.
         """
         return ObjectResults(self, self.list_objects_info(
             prefix=prefix, limit=limit, marker=marker, path=path, delimiter=delimiter,
             end_marker=end_marker, **parms))
 
-    def list_objects_info(self, prefix: str | None = None, limit: int | None = None,
-                          marker: str | None = None, path: str | None = None,
-                          delimiter: str | None = None, end_marker: str | None = None,
+    def list_objects_info(self, prefix: str | bytes | None = None, limit: int | None = None,
+                          marker: str | bytes | None = None, path: str | bytes | None = None,
+                          delimiter: str | bytes | None = None,
+                          end_marker: str | bytes | None = None,
                           **parms: Any) -> list[dict[str, Any]]:
         """Listing entries as dicts (``name``, ``hash``, ``bytes``,
         ``content_type``, ``last_modified``; ``subdir`` entries with a
@@ -433,9 +468,9 @@ class Container:
         return list(self._iter_listing(prefix=prefix, limit=limit, marker=marker, path=path,
                                        delimiter=delimiter, end_marker=end_marker, **parms))
 
-    def list_objects(self, prefix: str | None = None, limit: int | None = None,
-                     marker: str | None = None, path: str | None = None,
-                     delimiter: str | None = None, end_marker: str | None = None,
+    def list_objects(self, prefix: str | bytes | None = None, limit: int | None = None,
+                     marker: str | bytes | None = None, path: str | bytes | None = None,
+                     delimiter: str | bytes | None = None, end_marker: str | bytes | None = None,
                      **parms: Any) -> list[str]:
         """Object names (and pseudo-folder names ending in the ``delimiter``).
         Same arguments as :meth:`get_objects`."""

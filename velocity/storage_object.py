@@ -27,7 +27,13 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import quote
 
 from velocity import consts, errors
-from velocity.names import check_container_name, check_object_name
+from velocity.names import (
+    as_container_name,
+    as_object_name,
+    check_container_name,
+    check_object_name,
+    decode_name,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type hints only
     from velocity.container import Container
@@ -272,7 +278,9 @@ class StorageObject:
     iterating ``container.get_objects()``.
 
     :param container: the :class:`~velocity.container.Container`
-    :param name: the object name (validated)
+    :param name: the object name (validated when used): a ``str``, or UTF-8
+        ``bytes`` as python-cloudfiles took them (decoded; :attr:`name` is
+        always a ``str``)
     :param force_exists: raise :class:`~velocity.errors.NoSuchObject` when it
         does not exist
     :param object_record: a listing entry (``name``, ``bytes``, ``hash``,
@@ -288,10 +296,11 @@ class StorageObject:
         (e.g. ``Content-Encoding``); filled from the server's answer for the
         headers Swift would otherwise drop on a metadata update
     :ivar manifest: ``X-Object-Manifest`` (``container/prefix``) of a dynamic
-        large object, or ``None``
+        large object, or ``None``; set it and call :meth:`sync_manifest` to
+        make this object a dynamic large object
     """
 
-    def __init__(self, container: Container, name: str | None = None,
+    def __init__(self, container: Container, name: str | bytes | None = None,
                  force_exists: bool = False,
                  object_record: Mapping[str, Any] | None = None) -> None:
         self.container = container
@@ -310,12 +319,24 @@ class StorageObject:
             self.last_modified = object_record.get("last_modified")
             self._etag = object_record.get("hash")
             return
-        self.name = name
+        self.name = name  # decoded by the setter
         if not self._initialize() and force_exists:
             raise errors.NoSuchObject("no object %r in container %r"
-                                      % (name, container.name), status=404)
+                                      % (self.name, container.name), status=404)
 
     # -- identity -------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The object name: a ``str`` (``None`` only for an object made
+        without one).  ``bytes`` assigned are decoded from UTF-8, and
+        :class:`~velocity.errors.InvalidObjectName` is raised if they are not
+        UTF-8.  The naming rules are checked when the name is used."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str | bytes | None) -> None:
+        self._name = decode_name(value, errors.InvalidObjectName, "object name")
 
     def __str__(self) -> str:
         return self.name or ""
@@ -387,7 +408,7 @@ class StorageObject:
         check_metadata(self.metadata)
         headers: dict[str, str] = {}
         if self.manifest:
-            headers["X-Object-Manifest"] = self.manifest
+            headers["X-Object-Manifest"] = _manifest_header(self.manifest)
         for key, value in self.metadata.items():
             headers["X-Object-Meta-" + key] = value if isinstance(value, str) else str(value)
         headers.update(self.headers)
@@ -706,28 +727,71 @@ class StorageObject:
             headers["Content-Type"] = self.content_type
         self._client.post_object(self._container_name(), name, headers)
 
+    def sync_manifest(self) -> None:
+        """Make this object a dynamic large object (DLO) whose content is the
+        concatenation of the objects named by :attr:`manifest`, python-cloudfiles'
+        way::
+
+            for n, chunk in enumerate(chunks):
+                container.create_object("movie.%04d" % n).write(chunk)
+            movie = container.create_object("movie")
+            movie.manifest = "%s/movie." % container.name   # "container/prefix"
+            movie.sync_manifest()
+            movie.read()                                    # every segment, in name order
+
+        It uploads an empty object with ``X-Object-Manifest: <manifest>`` (and
+        :attr:`metadata`, :attr:`headers`, :attr:`content_type`, which the
+        upload replaces); Swift then serves the segments whose names start
+        with the prefix, in name order, as the object's content.  The
+        segments may be uploaded before or after.  Nothing is done when
+        :attr:`manifest` is ``None`` or empty, as in python-cloudfiles.
+        Afterwards :attr:`size` and :attr:`etag` are those of the whole object.
+
+        ``manifest`` is text, as Velocity reads it back (``"videos/clip
+        été/"``); it is percent-encoded for the header, as Swift expects, so
+        do not encode it yourself.  Only the manifest is stored, so the
+        object is not verified against its segments; reads of a large object
+        are not checked against its ETag either.
+
+        :raises ConfigurationError: ``manifest`` is not ``container/prefix``
+            with a valid container name and a non-empty prefix
+        """
+        if not self.manifest:
+            return
+        name = self._checked_name()
+        container = self._container_name()
+        manifest = _check_manifest(self.manifest)
+        headers = self._make_headers()
+        headers["X-Object-Manifest"] = manifest
+        content_type = self._guess_type()
+        self._client.put_object(container, name, b"", content_length=0,
+                                content_type=content_type, headers=headers)
+        self._initialize()
+
     def _copy_headers(self) -> dict[str, str]:
         headers = {"X-Object-Meta-" + k: str(v) for k, v in self.metadata.items()}
         check_metadata(self.metadata)
         return headers
 
-    def copy_to(self, container_name: str | Container, name: str) -> None:
+    def copy_to(self, container_name: str | bytes | Container, name: str | bytes) -> None:
         """Server-side copy of this object to ``container_name/name`` (content
-        and metadata; nothing goes through the client)."""
+        and metadata; nothing goes through the client).  Names may be ``str``
+        or UTF-8 ``bytes``."""
 
         source = self._checked_name()
-        dest_container = check_container_name(getattr(container_name, "name", container_name))
-        dest = check_object_name(name)
+        dest_container = as_container_name(_name_of(container_name))
+        dest = as_object_name(name)
         self._client.copy_object(self._container_name(), source,
                                  destination="/%s/%s" % (dest_container, dest))
 
-    def copy_from(self, container_name: str | Container, name: str) -> None:
+    def copy_from(self, container_name: str | bytes | Container, name: str | bytes) -> None:
         """Make this object a server-side copy of ``container_name/name``;
-        :attr:`metadata` set on this object is added to the copy's."""
+        :attr:`metadata` set on this object is added to the copy's.  Names may
+        be ``str`` or UTF-8 ``bytes``."""
 
         target = self._checked_name()
-        src_container = check_container_name(getattr(container_name, "name", container_name))
-        src = check_object_name(name)
+        src_container = as_container_name(_name_of(container_name))
+        src = as_object_name(name)
         headers = self._copy_headers()
         headers["X-Copy-From"] = quote("/%s/%s" % (src_container, src))
         response: dict[str, Any] = {}
@@ -817,13 +881,13 @@ class ListingResults(Sequence[T]):
             yield self._make(record)
 
     def __contains__(self, item: object) -> bool:
-        return _name_of(item) in self._names
+        return _listed_name(item) in self._names
 
     def index(self, value: Any, *args: int) -> int:
-        return self._names.index(_name_of(value), *args)
+        return self._names.index(_listed_name(value), *args)
 
     def count(self, value: Any) -> int:
-        return self._names.count(_name_of(value))
+        return self._names.count(_listed_name(value))
 
     @property
     def names(self) -> list[str]:
@@ -858,4 +922,46 @@ class ObjectResults(ListingResults[StorageObject]):
 
 
 def _name_of(item: Any) -> Any:
+    """The name of a Container / StorageObject, or ``item`` itself (a name)."""
     return item.name if hasattr(item, "name") and not isinstance(item, str) else item
+
+
+def _listed_name(item: Any) -> Any:
+    """What to look ``item`` up by in a listing: its name, UTF-8 ``bytes``
+    decoded (bytes that are not UTF-8 match nothing)."""
+    name = _name_of(item)
+    if isinstance(name, (bytes, bytearray)):
+        try:
+            return bytes(name).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return name
+
+
+def _manifest_header(manifest: Any) -> str:
+    """``manifest`` (``container/prefix`` as text, as Velocity reads it back)
+    encoded for the ``X-Object-Manifest`` header: percent-encoded except ``/``,
+    which Swift's DLO middleware decodes again."""
+    value = decode_name(manifest, errors.ConfigurationError, "manifest")
+    if not isinstance(value, str):
+        raise errors.ConfigurationError(
+            "manifest must be a str 'container/prefix', got %s" % type(value).__name__)
+    return quote(value, safe="/")
+
+
+def _check_manifest(manifest: Any) -> str:
+    """:func:`_manifest_header`, after checking that ``manifest`` is what
+    Swift accepts on a PUT: ``container/prefix`` with a valid container name
+    and a non-empty prefix not starting with ``/``."""
+    header = _manifest_header(manifest)
+    value = decode_name(manifest, errors.ConfigurationError, "manifest")
+    container, _, prefix = value.partition("/")
+    if not container or not prefix or prefix.startswith("/"):
+        raise errors.ConfigurationError(
+            "manifest must be 'container/prefix' (the segments' container and the "
+            "prefix of their names), got %r" % value)
+    try:
+        check_container_name(container)
+    except errors.InvalidContainerName as exc:
+        raise errors.ConfigurationError("manifest %r: %s" % (value, exc)) from None
+    return header

@@ -113,9 +113,11 @@ class TransferConfig:
     :param changed: do not upload a file whose object has the same size and
         modification time (stored as ``X-Object-Meta-Mtime``)
     :param retries: how many more times a segment, byte range or download is
-        tried after its data arrived broken (checksum or length mismatch,
-        connection dropped mid-body).  Single requests are retried by the
-        :class:`~velocity.client.SwiftClient`'s own ``RetryPolicy``.
+        tried after its data arrived damaged (checksum or length mismatch).
+        Single requests are retried by the
+        :class:`~velocity.client.SwiftClient`'s own ``RetryPolicy``, and a
+        connection dropped mid-body resumes where it stopped (``Range`` +
+        ``If-Match``) under that policy too.
     """
 
     segment_size: int = 64 * MiB
@@ -427,10 +429,12 @@ class TransferManager:
     def __init__(self, connection_or_client: Any, config: TransferConfig | None = None) -> None:
         from velocity.auth import Credentials
 
+        self._own_client = False
         if isinstance(connection_or_client, SwiftClient):
             client = connection_or_client
         elif isinstance(connection_or_client, Credentials):
             client = SwiftClient(connection_or_client)
+            self._own_client = True  # made here, so closed here
         elif isinstance(getattr(connection_or_client, "client", None), SwiftClient):
             client = connection_or_client.client
         else:
@@ -460,7 +464,9 @@ class TransferManager:
         self.close()
 
     def close(self) -> None:
-        """Cancel running calls and stop the worker threads."""
+        """Cancel running calls and stop the worker threads; a client the
+        manager made itself (from :class:`~velocity.auth.Credentials`) has
+        its connections closed too."""
         self.cancel()
         with self._lock:
             pools = (self._object_pool, self._segment_pool)
@@ -468,6 +474,8 @@ class TransferManager:
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=True)
+        if self._own_client:
+            self.client.close()
 
     def cancel(self) -> None:
         """Stop every running call of this manager (callable from any thread).

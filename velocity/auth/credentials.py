@@ -1,25 +1,4 @@
-"""Credentials: every way Velocity users log in, each as a keystoneauth1 plugin.
-
-Every flavour ends up as a :class:`keystoneauth1.session.Session`, made once per
-:class:`Credentials` and shared by every connection built from it, so many
-threads cause one authentication, and a token that expires is renewed once for
-all of them.
-
-=========================  ====================================================
-flavour                    constructor
-=========================  ====================================================
-v1 / tempauth / legacy     :meth:`Credentials.v1` (``X-Auth-User`` / ``X-Auth-Key``)
-Rackspace API key          :meth:`Credentials.rackspace`
-Keystone password          :meth:`Credentials.password` (v2 or v3)
-v3 application credential  :meth:`Credentials.application_credential`
-Keystone token             :meth:`Credentials.token`
-any identity v2 payload    :meth:`Credentials.from_payload`
-pre-authenticated          :meth:`Credentials.preauthenticated` (storage URL + token)
-environment                :meth:`Credentials.from_env` (``OS_*``, ``ST_*``)
-=========================  ====================================================
-
-``repr()`` of a credential never shows a key, password, secret or token.
-"""
+"""The :class:`Credentials` every face of Velocity logs in with."""
 
 from __future__ import annotations
 
@@ -28,250 +7,32 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable, Mapping, MutableMapping
-from typing import Any, Union
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from keystoneauth1 import access as ksa_access
 from keystoneauth1 import plugin as ksa_plugin
 from keystoneauth1 import session as ksa_session
 from keystoneauth1.identity import base as ksa_identity
-from keystoneauth1.identity import v2 as ksa_v2
 
-from velocity.errors import AuthenticationError, AuthenticationFailed, ConfigurationError
-
-__all__ = ["Credentials", "StorageTokenAuth", "V1Auth", "RackspaceAuth", "PayloadAuth",
-           "RACKSPACE_AUTH_URL", "RACKSPACE_V1_AUTH_URL", "CDN_SERVICE_TYPE"]
+from velocity.auth.plugins import (
+    Payload,
+    PayloadAuth,
+    RackspaceAuth,
+    StorageTokenAuth,
+    V1Auth,
+    _current_token,
+    _interface,
+    _PreAuth,
+)
+from velocity.consts import CDN_SERVICE_TYPE, RACKSPACE_AUTH_URL
+from velocity.errors import AuthenticationError, ConfigurationError
 
 log = logging.getLogger("velocity")
 
-#: Rackspace's identity service (v2.0 with the RAX-KSKEY API-key extension)
-RACKSPACE_AUTH_URL = "https://identity.api.rackspacecloud.com/v2.0"
-#: python-cloudfiles' default (v1.0) authentication URL
-RACKSPACE_V1_AUTH_URL = "https://auth.api.rackspacecloud.com/v1.0"
-#: catalog service type of the Rackspace Cloud Files CDN management API
-CDN_SERVICE_TYPE = "rax:object-cdn"
-
-#: an identity v2 ``auth`` payload, or a function (no arguments) returning one
-Payload = Union[Mapping[str, Any], Callable[[], Mapping[str, Any]]]
-
-_INTERFACES = {"public": "public", "publicurl": "public", "internal": "internal",
-               "internalurl": "internal", "admin": "admin", "adminurl": "admin"}
-
-
-def _interface(value: str | None, internal: bool = False) -> str:
-    if internal:
-        return "internal"
-    if not value:
-        return "public"
-    try:
-        return _INTERFACES[value.lower()]
-    except KeyError:
-        raise ConfigurationError(
-            "unknown endpoint interface %r: use public, internal or admin" % value) from None
-
-
-# -- plugins -------------------------------------------------------------------
-
-
-class StorageTokenAuth(ksa_plugin.BaseAuthPlugin):
-    """Base of the keystoneauth1 plugins whose login answers with a storage
-    URL and a token directly (Swift's v1.0 protocol, python-cloudfiles style
-    authenticators): one login at a time, its answer kept until
-    :meth:`invalidate`.  ``internal=True`` turns a Rackspace storage URL into
-    its ServiceNet form (``https://snet-...``), as python-cloudfiles'
-    ``servicenet=True`` did.  Subclasses write :meth:`_login`."""
-
-    def __init__(self, internal: bool = False) -> None:
-        super().__init__()
-        self.internal = internal
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._storage_url: str | None = None
-        #: the CDN management URL the login answered with, if any
-        self.cdn_url: str | None = None
-        #: how many times this plugin authenticated (for tests and diagnostics)
-        self.auth_count = 0
-
-    def _login(self, session: ksa_session.Session) -> tuple[str, str, str | None]:
-        """Log in: ``(storage_url, token, cdn_url or None)``."""
-        raise NotImplementedError
-
-    def _authenticate(self, session: ksa_session.Session) -> None:
-        with self._lock:
-            if self._token is not None:
-                return
-            url, token, cdn_url = self._login(session)
-            if self.internal and url.startswith("https://"):
-                url = "https://snet-" + url[len("https://"):]
-            self._storage_url, self._token, self.cdn_url = url, token, cdn_url or None
-            self.auth_count += 1
-
-    @property
-    def storage_url(self) -> str | None:
-        """The storage URL of the last login (``None`` before the first)."""
-        return self._storage_url
-
-    def get_token(self, session: ksa_session.Session) -> str | None:
-        self._authenticate(session)
-        return self._token
-
-    def get_endpoint(self, session: ksa_session.Session, **kwargs: Any) -> str | None:
-        self._authenticate(session)
-        return self._storage_url
-
-    def current_token(self) -> str | None:
-        """The token held now, without authenticating."""
-        return self._token
-
-    def invalidate(self) -> bool:
-        with self._lock:
-            self._token = None
-        return True
-
-
-class V1Auth(StorageTokenAuth):
-    """keystoneauth1 plugin for Swift's v1.0 protocol (tempauth, swauth,
-    legacy Rackspace Cloud Files): ``GET auth_url`` with ``X-Auth-User`` and
-    ``X-Auth-Key``, answered with ``X-Storage-Url`` and ``X-Auth-Token``.
-
-    ``internal=True`` returns the ServiceNet form of a Rackspace storage URL
-    (``https://snet-...``), as python-cloudfiles' ``servicenet=True`` did.
-    """
-
-    def __init__(self, auth_url: str, user: str, key: str, internal: bool = False) -> None:
-        super().__init__(internal)
-        self.auth_url = auth_url
-        self.user = user
-        self._key = key
-
-    def __repr__(self) -> str:
-        return "V1Auth(auth_url=%r, user=%r, key=<hidden>)" % (self.auth_url, self.user)
-
-    def _login(self, session: ksa_session.Session) -> tuple[str, str, str | None]:
-        # log=False: keystoneauth does not redact X-Auth-Key in its debug log.
-        # Connection failures raise keystoneauth's ConnectFailure (retried by
-        # SwiftClient); they name the URL only.
-        response = session.get(
-            self.auth_url, headers={"X-Auth-User": self.user, "X-Auth-Key": self._key},
-            authenticated=False, log=False, raise_exc=False)
-        request_id = response.headers.get("X-Trans-Id")
-        if response.status_code in (401, 403):
-            raise AuthenticationFailed(
-                "the identity service refused user %r (check the user and key)" % self.user,
-                status=response.status_code, reason=response.reason, method="GET",
-                path=self.auth_url, request_id=request_id)
-        if response.status_code >= 300:
-            raise AuthenticationError(
-                "authentication failed", status=response.status_code,
-                reason=response.reason, method="GET", path=self.auth_url,
-                request_id=request_id)
-        url = response.headers.get("X-Storage-Url")
-        token = response.headers.get("X-Auth-Token") or response.headers.get("X-Storage-Token")
-        if not url or not token:
-            raise AuthenticationError(
-                "the v1 auth answer lacks X-Storage-Url or X-Auth-Token", method="GET",
-                path=self.auth_url)
-        log.debug("authenticated user %r at %s (v1)", self.user, self.auth_url)
-        return url, token, response.headers.get("X-CDN-Management-Url")
-
-
-class _PreAuth(ksa_plugin.BaseAuthPlugin):
-    """A fixed storage URL and token (nothing to renew)."""
-
-    def __init__(self, storage_url: str, token: str) -> None:
-        super().__init__()
-        self.storage_url = storage_url
-        self._token = token
-
-    def __repr__(self) -> str:
-        return "PreAuth(storage_url=%r, token=<hidden>)" % self.storage_url
-
-    def get_token(self, session: ksa_session.Session) -> str | None:
-        return self._token
-
-    def get_endpoint(self, session: ksa_session.Session, **kwargs: Any) -> str | None:
-        return self.storage_url
-
-    def current_token(self) -> str | None:
-        return self._token
-
-    def invalidate(self) -> bool:
-        return False  # a fixed token cannot be renewed
-
-
-class PayloadAuth(ksa_v2.Auth):
-    """Identity v2 plugin that ``POST``\\ s ``{"auth": payload}`` to
-    ``{auth_url}/tokens``: any v2 extension (Rackspace API key, a password,
-    a custom payload).  The catalog, region and interface selection are
-    keystoneauth1's v2 machinery.
-
-    :param payload: the ``auth`` mapping, or a function with no arguments that
-        returns it (called on every authentication, so a secret can be fetched
-        when needed)
-    """
-
-    def __init__(self, auth_url: str, payload: Payload, *, tenant_id: str | None = None,
-                 tenant_name: str | None = None) -> None:
-        super().__init__(auth_url, tenant_id=tenant_id, tenant_name=tenant_name)
-        if not (callable(payload) or isinstance(payload, Mapping)):
-            raise ConfigurationError("payload must be a mapping or a function returning one, "
-                                     "got %s" % type(payload).__name__)
-        self._payload = payload
-        #: the user's default region from the answer (Rackspace), if any
-        self.default_region: str | None = None
-        #: how many times this plugin authenticated (for tests and diagnostics)
-        self.auth_count = 0
-
-    def __repr__(self) -> str:
-        return "%s(auth_url=%r, payload=<hidden>)" % (type(self).__name__, self.auth_url)
-
-    def get_auth_data(self, headers: MutableMapping[str, str] | None = None
-                      ) -> dict[str, object]:
-        payload = self._payload() if callable(self._payload) else self._payload
-        if not isinstance(payload, Mapping):
-            raise ConfigurationError("the identity payload function returned %s, not a mapping"
-                                     % type(payload).__name__)
-        return copy.deepcopy(dict(payload))  # keystoneauth adds tenant keys to it
-
-    def get_auth_ref(self, session: ksa_session.Session) -> ksa_access.AccessInfoV2:
-        ref = super().get_auth_ref(session)
-        self.auth_count += 1
-        user = (getattr(ref, "_data", None) or {}).get("access", {}).get("user", {})
-        self.default_region = user.get("RAX-AUTH:defaultRegion") or None
-        log.debug("authenticated at %s (identity v2)", self.auth_url)
-        return ref
-
-    def current_token(self) -> str | None:
-        return self.auth_ref.auth_token if self.auth_ref else None
-
-
-class RackspaceAuth(PayloadAuth):
-    """Rackspace Cloud identity with an API key: identity v2 with the
-    ``RAX-KSKEY:apiKeyCredentials`` payload."""
-
-    def __init__(self, username: str, api_key: str, auth_url: str = RACKSPACE_AUTH_URL) -> None:
-        self.username = username
-        self._api_key = api_key
-        super().__init__(auth_url, self._rax_payload)
-
-    def _rax_payload(self) -> dict[str, Any]:
-        return {"RAX-KSKEY:apiKeyCredentials": {"username": self.username,
-                                                 "apiKey": self._api_key}}
-
-    def __repr__(self) -> str:
-        return "RackspaceAuth(auth_url=%r, username=%r, api_key=<hidden>)" % (
-            self.auth_url, self.username)
-
-
-def _current_token(plugin: ksa_plugin.BaseAuthPlugin) -> str | None:
-    current = getattr(plugin, "current_token", None)
-    if current is not None:
-        return current()
-    if isinstance(plugin, ksa_identity.BaseIdentityPlugin):
-        return plugin.auth_ref.auth_token if plugin.auth_ref else None
-    return None
-
+_REPLACEABLE = frozenset({"region", "interface", "endpoint_override", "timeout",
+                          "service_type", "cacert", "insecure", "cert", "cert_key"})
 
 # every Credentials alive, so a forked child gets fresh locks
 _ALL: weakref.WeakSet[Credentials] = weakref.WeakSet()
@@ -308,13 +69,24 @@ class Credentials:
         user's default region (Rackspace) or the first one in the catalog
     :ivar interface: ``"public"`` or ``"internal"`` (ServiceNet)
     :ivar endpoint_override: a storage URL used instead of the catalog's
+    :ivar cacert: a CA bundle file to verify HTTPS servers with (identity
+        and storage), instead of the system's / certifi's (``OS_CACERT``)
+    :ivar insecure: do not verify HTTPS certificates (``OS_INSECURE``)
+    :ivar cert: a client certificate file (PEM) to present (``OS_CERT``)
+    :ivar cert_key: its private key file, when not inside ``cert`` (``OS_KEY``)
+
+    Every constructor takes ``cacert``, ``insecure``, ``cert`` and
+    ``cert_key`` as keyword options; they apply to every request, whichever
+    transport sends it.
     """
 
     def __init__(self, kind: str, plugin: ksa_plugin.BaseAuthPlugin, *,
                  auth_url: str | None = None, username: str | None = None,
                  region: str | None = None, interface: str = "public",
                  service_type: str = "object-store", timeout: float | None = None,
-                 endpoint_override: str | None = None) -> None:
+                 endpoint_override: str | None = None, cacert: str | None = None,
+                 insecure: bool = False, cert: str | None = None,
+                 cert_key: str | None = None) -> None:
         self.kind = kind
         self.plugin = plugin
         self.auth_url = auth_url
@@ -324,6 +96,10 @@ class Credentials:
         self.service_type = service_type
         self.timeout = timeout
         self.endpoint_override = endpoint_override or None
+        self.cacert = os.fspath(cacert) if cacert else None
+        self.insecure = bool(insecure)
+        self.cert = os.fspath(cert) if cert else None
+        self.cert_key = os.fspath(cert_key) if cert_key else None
         self._session: ksa_session.Session | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -508,7 +284,29 @@ class Credentials:
         :raises ConfigurationError: settings are missing or contradict each
             other; the message names the variables to set.
         """
-        return _from_env(cls, _Env(os.environ if env is None else env), options)
+        from velocity.auth.options import credentials_from_env
+
+        return credentials_from_env(os.environ if env is None else env, options, cls)
+
+    def replace(self, **changes: Any) -> Credentials:
+        """A copy with some settings changed (``region``, ``interface``,
+        ``endpoint_override``, ``timeout``, ``service_type``, ``cacert``,
+        ``insecure``, ``cert``, ``cert_key``); this object is not changed.
+        The copy shares the login plugin, so both use one token."""
+        unknown = set(changes) - _REPLACEABLE
+        if unknown:
+            raise ConfigurationError("Credentials.replace() cannot change %s; it changes %s"
+                                     % (", ".join(sorted(unknown)),
+                                        ", ".join(sorted(_REPLACEABLE))))
+        new = copy.copy(self)
+        for name, value in changes.items():
+            setattr(new, name, value)
+        new.region = new.region or None
+        new.interface = _interface(new.interface)
+        new._session = None
+        new._lock = threading.Lock()
+        _ALL.add(new)
+        return new
 
     # -- the shared session ----------------------------------------------------
 
@@ -518,7 +316,11 @@ class Credentials:
         processes, the token is kept)."""
         with self._lock:
             if self._session is None or self._pid != os.getpid():
-                self._session = ksa_session.Session(auth=self.plugin, timeout=self.timeout)
+                self._session = ksa_session.Session(
+                    auth=self.plugin, timeout=self.timeout,
+                    verify=False if self.insecure else (self.cacert or True),
+                    cert=(self.cert, self.cert_key) if self.cert and self.cert_key
+                    else self.cert)
                 self._pid = os.getpid()
             return self._session
 
@@ -707,149 +509,3 @@ def _domains(user_domain_name: str | None, user_domain_id: str | None,
     return user_domain_name, user_domain_id, project_domain_name, project_domain_id
 
 
-class _Env:
-    """Environment lookups that treat empty values as unset and spot
-    contradicting aliases."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-
-    def get(self, *names: str) -> str | None:
-        values = {name: self.env.get(name, "").strip() for name in names}
-        given = {name: value for name, value in values.items() if value}
-        if len(set(given.values())) > 1:
-            raise ConfigurationError("contradictory settings: %s; set only one of them" % (
-                ", ".join("%s=%r" % item for item in given.items())))
-        return next(iter(given.values()), None)
-
-    def has(self, *names: str) -> bool:
-        return any(self.env.get(name, "").strip() for name in names)
-
-
-_ENV_HELP = ("set OS_AUTH_URL, OS_USERNAME, OS_PASSWORD and OS_PROJECT_NAME (source an "
-             "OpenStack RC file), or OS_APPLICATION_CREDENTIAL_ID and "
-             "OS_APPLICATION_CREDENTIAL_SECRET with OS_AUTH_URL, or OS_STORAGE_URL and "
-             "OS_AUTH_TOKEN, or the swift CLI's ST_AUTH, ST_USER and ST_KEY")
-
-_AUTH_TYPES = {
-    "password": "password", "v2password": "password", "v3password": "password",
-    "v3applicationcredential": "application_credential",
-    "applicationcredential": "application_credential",
-    "application_credential": "application_credential",
-    "token": "token", "v2token": "token", "v3token": "token",
-    "v1": "v1", "v1password": "v1", "tempauth": "v1",
-    "rackspace": "rackspace", "rackspace_apikey": "rackspace", "rax": "rackspace",
-}
-
-
-def _missing(names: list[str], what: str) -> ConfigurationError:
-    return ConfigurationError("%s: set %s" % (what, ", ".join(names)))
-
-
-def _from_env(cls: type[Credentials], env: _Env, options: dict[str, Any]) -> Credentials:
-    region = env.get("OS_REGION_NAME")
-    interface = env.get("OS_INTERFACE", "OS_ENDPOINT_TYPE") or "public"
-    storage_url = env.get("OS_STORAGE_URL")
-    token = env.get("OS_AUTH_TOKEN")
-    auth_url = env.get("OS_AUTH_URL")
-    version = env.get("OS_IDENTITY_API_VERSION", "OS_AUTH_VERSION")
-    auth_type = env.get("OS_AUTH_TYPE")
-    where = {"region": region, "interface": interface, **options}
-
-    if auth_type:
-        kind = _AUTH_TYPES.get(auth_type.lower().replace("-", "_"))
-        if kind is None:
-            raise ConfigurationError("OS_AUTH_TYPE=%r is not supported: use one of %s" % (
-                auth_type, ", ".join(sorted(_AUTH_TYPES))))
-    elif storage_url and token:
-        kind = "preauthenticated"
-    elif env.has("ST_AUTH"):
-        if auth_url:
-            raise ConfigurationError("both ST_AUTH (swift v1 auth) and OS_AUTH_URL are set: "
-                                     "unset one, or set OS_AUTH_TYPE to choose")
-        kind = "st"
-    elif version and version.lower().lstrip("v") in ("1", "1.0"):
-        kind = "v1"
-    elif env.has("OS_APPLICATION_CREDENTIAL_ID", "OS_APPLICATION_CREDENTIAL_NAME",
-                 "OS_APPLICATION_CREDENTIAL_SECRET"):
-        if env.has("OS_PASSWORD"):
-            raise ConfigurationError(
-                "both OS_PASSWORD and OS_APPLICATION_CREDENTIAL_* are set: unset one, or set "
-                "OS_AUTH_TYPE (password or v3applicationcredential) to choose")
-        kind = "application_credential"
-    elif env.has("OS_PASSWORD"):
-        kind = "password"
-    elif token and auth_url:
-        kind = "token"
-    elif storage_url or token:
-        raise _missing(["OS_AUTH_TOKEN" if storage_url else "OS_STORAGE_URL"],
-                       "pre-authenticated access needs both OS_STORAGE_URL and OS_AUTH_TOKEN")
-    elif auth_url or env.has("OS_USERNAME"):
-        raise _missing(["OS_PASSWORD"], "no password in the environment")
-    else:
-        raise ConfigurationError("no credentials in the environment: " + _ENV_HELP)
-
-    if storage_url and kind != "preauthenticated":
-        where["endpoint_override"] = storage_url
-
-    if kind == "preauthenticated":
-        _need(env, "pre-authenticated access", "OS_STORAGE_URL", "OS_AUTH_TOKEN")
-        return cls.preauthenticated(storage_url, token, **options)  # type: ignore[arg-type]
-    if kind == "st":
-        _need(env, "swift v1 auth (ST_AUTH)", "ST_AUTH", "ST_USER", "ST_KEY")
-        return cls.v1(env.get("ST_AUTH"), env.get("ST_USER"), env.get("ST_KEY"),  # type: ignore
-                      internal=_interface(interface) == "internal", **options)
-    if kind == "v1":
-        _need(env, "v1 auth", "OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD")
-        return cls.v1(auth_url, env.get("OS_USERNAME"), env.get("OS_PASSWORD"),  # type: ignore
-                      internal=_interface(interface) == "internal", **options)
-    if kind == "rackspace":
-        key = env.get("OS_API_KEY", "OS_PASSWORD")
-        if not (env.has("OS_USERNAME") and key):
-            raise _missing(["OS_USERNAME", "OS_API_KEY (or OS_PASSWORD)"],
-                           "Rackspace API-key login needs a user name and key")
-        return cls.rackspace(env.get("OS_USERNAME"), key,  # type: ignore[arg-type]
-                             auth_url or RACKSPACE_AUTH_URL, **where)
-    if not auth_url:
-        raise _missing(["OS_AUTH_URL"], "no identity service URL")
-    if kind == "token":
-        _need(env, "token login", "OS_AUTH_TOKEN")
-        return cls.token(auth_url, token, version=version,  # type: ignore[arg-type]
-                         project_name=env.get("OS_PROJECT_NAME", "OS_TENANT_NAME"),
-                         project_id=env.get("OS_PROJECT_ID", "OS_TENANT_ID"),
-                         project_domain_name=env.get("OS_PROJECT_DOMAIN_NAME"),
-                         project_domain_id=env.get("OS_PROJECT_DOMAIN_ID"), **where)
-    user_domain_name = env.get("OS_USER_DOMAIN_NAME") or (
-        None if env.has("OS_USER_DOMAIN_ID") else env.get("OS_DEFAULT_DOMAIN_NAME"))
-    user_domain_id = env.get("OS_USER_DOMAIN_ID") or (
-        None if user_domain_name else env.get("OS_DEFAULT_DOMAIN_ID", "OS_DEFAULT_DOMAIN"))
-    if kind == "application_credential":
-        if not env.has("OS_APPLICATION_CREDENTIAL_ID", "OS_APPLICATION_CREDENTIAL_NAME"):
-            raise _missing(["OS_APPLICATION_CREDENTIAL_ID"],
-                           "application credential login needs the credential's id")
-        _need(env, "application credential login", "OS_APPLICATION_CREDENTIAL_SECRET")
-        return cls.application_credential(
-            auth_url, env.get("OS_APPLICATION_CREDENTIAL_ID"),
-            env.get("OS_APPLICATION_CREDENTIAL_SECRET"),
-            credential_name=env.get("OS_APPLICATION_CREDENTIAL_NAME"),
-            username=env.get("OS_USERNAME"), user_id=env.get("OS_USER_ID"),
-            user_domain_name=user_domain_name, user_domain_id=user_domain_id, **where)
-    # password
-    if not env.has("OS_USERNAME", "OS_USER_ID"):
-        raise _missing(["OS_USERNAME (or OS_USER_ID)"], "password login needs a user")
-    _need(env, "password login", "OS_PASSWORD")
-    project_id = env.get("OS_PROJECT_ID", "OS_TENANT_ID")
-    return cls.password(
-        auth_url, env.get("OS_USERNAME"), env.get("OS_PASSWORD"),  # type: ignore[arg-type]
-        user_id=env.get("OS_USER_ID"), version=version,
-        project_name=None if project_id else env.get("OS_PROJECT_NAME", "OS_TENANT_NAME"),
-        project_id=project_id,
-        user_domain_name=user_domain_name, user_domain_id=user_domain_id,
-        project_domain_name=env.get("OS_PROJECT_DOMAIN_NAME"),
-        project_domain_id=env.get("OS_PROJECT_DOMAIN_ID"), **where)
-
-
-def _need(env: _Env, what: str, *names: str) -> None:
-    missing = [name for name in names if not env.has(name)]
-    if missing:
-        raise _missing(missing, "%s needs %s" % (what, " and ".join(names)))
