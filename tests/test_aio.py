@@ -8,6 +8,8 @@ awaited inside an already running loop.
 from __future__ import annotations
 
 import asyncio
+import collections.abc
+import inspect
 import os
 import threading
 from http.client import HTTPConnection
@@ -610,3 +612,260 @@ def test_head_reports_progress_like_every_action(swift_server, container_name, t
     assert all(r.ok for r in results) and len(results) == len(files)
     assert recorder.started == 1 and recorder.done == 1
     assert sorted(r.name for r in recorder.objects) == sorted(files)
+
+
+# -- the async object model is generated from the synchronous one ---------------------
+
+def _mirrored_pairs():
+    from velocity.aio import AsyncContainerResults, AsyncObjectResults
+    from velocity.connection import Connection
+    from velocity.container import Container, ContainerResults
+    from velocity.storage_object import ObjectResults, StorageObject
+
+    # (sync class, async twin, properties that do no I/O and stay plain reads)
+    io = [(Connection, AsyncConnection, set()),
+          (Container, AsyncContainer, {"name"}),
+          (StorageObject, AsyncStorageObject, {"name", "etag", "objsum"})]
+    results = [(ObjectResults, AsyncObjectResults), (ContainerResults, AsyncContainerResults)]
+    return io, results
+
+
+def _public(cls):
+    return {name: inspect.getattr_static(cls, name) for name in dir(cls)
+            if not name.startswith("_")}
+
+
+def test_every_sync_method_has_an_async_twin_with_the_same_signature():
+    io, results = _mirrored_pairs()
+    for sync_class, twin_class, plain in io:
+        members = _public(sync_class)
+        assert members, sync_class
+        for name, member in members.items():
+            assert hasattr(twin_class, name), "%s.%s" % (twin_class.__name__, name)
+            twin_member = inspect.getattr_static(twin_class, name)
+            if isinstance(member, property):
+                # a plain read where it does no I/O, an awaitable attribute otherwise
+                assert isinstance(twin_member, property) == (name in plain), name
+                continue
+            if not callable(getattr(sync_class, name)):
+                continue  # a class attribute (a default), read through
+            where = "%s.%s" % (twin_class.__name__, name)
+            assert inspect.signature(getattr(twin_class, name)) == inspect.signature(
+                getattr(sync_class, name)), where
+            func = getattr(twin_class, name)
+            func = getattr(func, "__func__", func)
+            original = getattr(member, "__func__", member)
+            assert func.__wrapped__ is original, where
+            assert (func.__doc__ or "").split("\n")[0] == (
+                original.__doc__ or "").split("\n")[0], where
+            if name == "stream":  # an async iterator, not a coroutine
+                assert not inspect.iscoroutinefunction(func)
+            else:
+                assert inspect.iscoroutinefunction(func), where
+        # the protocols that need an await have their async form
+        if hasattr(sync_class, "__iter__"):
+            assert hasattr(twin_class, "__aiter__")
+        if hasattr(sync_class, "__enter__"):
+            assert hasattr(twin_class, "__aenter__") and hasattr(twin_class, "__aexit__")
+    for sync_class, twin_class in results:
+        assert issubclass(twin_class, collections.abc.Sequence)
+        for name, member in _public(sync_class).items():
+            assert hasattr(twin_class, name), name
+            if inspect.isfunction(member):  # in memory: plain calls, not coroutines
+                func = getattr(twin_class, name)
+                assert inspect.signature(func) == inspect.signature(member)
+                assert not inspect.iscoroutinefunction(func)
+
+
+def test_generated_methods_are_not_written_by_hand():
+    io, _ = _mirrored_pairs()
+    written_by_hand = {"close", "stream"}
+    generated = 0
+    for sync_class, twin_class, _ in io:
+        for name, member in _public(sync_class).items():
+            if inspect.isfunction(member) and name not in written_by_hand:
+                func = twin_class.__dict__[name]
+                assert func.__code__ is AsyncContainer.get_objects.__code__, name
+                generated += 1
+    assert generated >= 30
+
+
+def test_listing_results_have_the_same_type_and_behaviour_on_both_faces(
+        swift_server, container_name):
+    from velocity.aio import AsyncContainerResults, AsyncObjectResults
+    from velocity.container import ContainerResults
+    from velocity.storage_object import ObjectResults
+
+    async def main():
+        async with make_velocity(swift_server) as v:
+            conn = await v.connection()
+            container = await conn.create_container(container_name)
+            for i in range(5):
+                await (await container.create_object("obj-%d" % i)).write(b"x" * i)
+            sync_results = container.sync.get_objects()
+            results = await container.get_objects()
+            prefixed = await container.get_objects(prefix="obj-3")
+            containers = await conn.get_all_containers(prefix=container_name)
+            sync_containers = conn.sync.get_all_containers(prefix=container_name)
+            names = await container.list_objects()
+            infos = await conn.list_containers_info(prefix=container_name)
+            return (conn, container, sync_results, results, prefixed, containers,
+                    sync_containers, names, infos)
+
+    (conn, container, sync_results, results, prefixed, containers, sync_containers, names,
+     infos) = asyncio.run(main())
+    assert isinstance(sync_results, ObjectResults)
+    assert isinstance(results, AsyncObjectResults)
+    assert isinstance(results, collections.abc.Sequence)
+    assert len(results) == len(sync_results) == 5
+    assert results.names == sync_results.names == ["obj-%d" % i for i in range(5)]
+    first, last = results[0], results[-1]
+    assert isinstance(first, AsyncStorageObject) and first.name == sync_results[0].name
+    assert last.name == "obj-4" and last.size == 4 and first.container is container
+    part = results[1:3]
+    assert isinstance(part, AsyncObjectResults) and part.names == sync_results[1:3].names
+    assert [o.name for o in results] == [o.name for o in sync_results]
+    assert all(isinstance(o, AsyncStorageObject) for o in results)
+    assert "obj-2" in results and "nope" not in results and first in results
+    assert results.index("obj-3") == sync_results.index("obj-3") == 3
+    assert results.count(last) == 1 and results.count(sync_results[-1]) == 1
+    assert list(reversed(results))[0].name == "obj-4"
+    assert repr(results) == "Async" + repr(sync_results)
+    assert prefixed.names == ["obj-3"]
+    assert isinstance(sync_containers, ContainerResults)
+    assert isinstance(containers, AsyncContainerResults)
+    assert containers.names == sync_containers.names == [container_name]
+    assert isinstance(containers[0], AsyncContainer) and containers[0].conn is conn
+    # counts from the listing, no extra request (Swift updates them lazily)
+    assert containers[0].object_count == sync_containers[0].object_count
+    assert container_name in containers and containers[0] in containers
+    assert isinstance(containers[:1], AsyncContainerResults)
+    # the other listings are lists of names or dicts on both faces
+    assert names == ["obj-%d" % i for i in range(5)] and type(names) is list
+    assert [i["name"] for i in infos] == [container_name] and type(infos) is list
+
+
+def test_attributes_protocols_and_callbacks_of_the_twins(swift_server, container_name):
+    async def main():
+        loop_thread = threading.get_ident()
+        async with make_velocity(swift_server) as v:
+            conn = await v.connection()
+            sync = conn.sync
+            # properties that may log in or ask the CDN are awaited, under the same name
+            cdn = (await conn.cdn_url, await conn.cdn_enabled, sync.cdn_url)
+            urls = (await conn.storage_url, sync.storage_url)
+            assert "awaitable" in repr(conn.cdn_url)
+            container = await conn.create_container(container_name)
+            assert container.conn is conn and container.connection is conn
+            assert await container.cdn_uri is None
+            obj = await container.create_object("thing.txt")
+            seen = []
+            await obj.write(b"some bytes", callback=lambda done, total: seen.append(
+                (threading.get_ident(), done, total)))
+            obj.metadata = {"colour": "blue"}  # plain attributes are written through
+            assert obj.sync.metadata == {"colour": "blue"}
+            await obj.sync_metadata()
+            fetched = await container["thing.txt"]  # obj[key] is awaited
+            again = await conn[container_name]
+            listed = [o async for o in container]  # for ... in becomes async for
+            every = [c.name async for c in conn]
+            with pytest.raises(errors.NoSuchObject):
+                await container["missing"]
+            assert await container.refresh() is container
+            return (loop_thread, cdn, urls, seen, fetched, again, listed, every, container)
+
+    (loop_thread, cdn, urls, seen, fetched, again, listed, every,
+     container) = asyncio.run(main())
+    assert cdn == (None, False, None)
+    assert urls[0] == urls[1]
+    assert seen and {thread for thread, _, _ in seen} == {loop_thread}
+    assert seen[-1][1:] == (10, 10)
+    assert isinstance(fetched, AsyncStorageObject) and fetched.metadata == {"colour": "blue"}
+    assert fetched.size == 10 and fetched.etag == fetched.sync.etag
+    assert isinstance(again, AsyncContainer) and again == container
+    assert [o.name for o in listed] == ["thing.txt"]
+    assert all(isinstance(o, AsyncStorageObject) for o in listed)
+    assert container_name in every
+
+
+def test_closing_is_close_everywhere(swift_server, container_name, tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"a")
+    env = {"ST_AUTH": swift_server.auth_url, "ST_USER": swift_server.user,
+           "ST_KEY": swift_server.key}
+
+    async def main():
+        v = make_velocity(swift_server)
+        await v.process(container_name, "UPLOAD", str(tmp_path))
+        await v.close()
+        await v.close_session()  # the same, under its original name
+        heads = await v.process(container_name, "HEAD", str(tmp_path))  # usable again
+        await v.close()
+        conn = await AsyncConnection.from_env(env)  # a class method, mirrored
+        assert isinstance(conn, AsyncConnection) and conn._owns_pool
+        async with conn:
+            container = await conn.get_container(container_name)
+        await conn.close()  # twice is harmless
+        assert conn._pool._executor is None  # its own pool is shut down
+        count = (await container.refresh()).object_count  # and made again on use
+        await conn.close()
+        return heads, count
+
+    heads, count = asyncio.run(main())
+    assert [r.ok for r in heads] == [True] and count == 1
+    for twin_class in (Velocity, AsyncConnection):
+        assert inspect.iscoroutinefunction(twin_class.close)
+        assert not hasattr(twin_class, "aclose")
+
+
+def test_closing_a_connection_cancels_its_transfers(swift_server, raw_conn, container_name,
+                                                    tmp_path):
+    write_tree(tmp_path / "up", 150, size=100)
+
+    async def main():
+        v = make_velocity(swift_server)
+        conn = await v.connection()
+        container = await conn.create_container(container_name)
+        started = asyncio.Event()
+
+        class Started(ProgressSubscriber):
+            def on_object_done(self, result):
+                started.set()
+
+        task = asyncio.create_task(container.upload(tmp_path / "up", subscribers=Started()))
+        await started.wait()
+        await conn.close()  # cancels the upload and waits for it
+        results = await task
+        left = len(conn._transfers)
+        await v.close()
+        return results, left
+
+    results, left = asyncio.run(main())
+    assert left == 0 and len(results) == 150
+    assert any(isinstance(r.error, errors.TransferCancelled) for r in results)
+    _, objects = raw_conn.get_container(container_name)
+    assert 1 <= len(objects) < 150
+
+
+def test_stream_stops_early_and_class_methods_run_in_a_pool(swift_server, container_name,
+                                                            tmp_path):
+    (tmp_path / "abc").write_bytes(b"abc")
+
+    async def main():
+        async with make_velocity(swift_server) as v:
+            container = await (await v.connection()).create_container(container_name)
+            obj = await container.create_object("big")
+            await obj.write(b"x" * 100000)
+            chunks = obj.stream(1000)
+            first = await chunks.__anext__()
+            await chunks.aclose()  # stops early: the response is closed in the pool
+            again = b"".join([chunk async for chunk in obj.stream()])
+            with pytest.raises(errors.NoSuchObject):
+                async for _ in (await container.create_object("missing")).stream():
+                    pass
+            with open(tmp_path / "abc", "rb") as handle:
+                digest = await AsyncStorageObject.compute_md5sum(handle)
+            return first, again, digest
+
+    first, again, digest = asyncio.run(main())
+    assert first == b"x" * 1000 and again == b"x" * 100000
+    assert digest == "900150983cd24fb0d6963f7d28e17f72"

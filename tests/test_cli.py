@@ -28,13 +28,18 @@ WRONG_KEY = "wr0ng-S3cret-k3y"
 KEY = "testing"  # LocalSwift's key for test:tester
 
 
-@pytest.fixture
-def env(swift_server):
+def shell_env(swift_server) -> dict:
     """The environment of a shell with swift CLI variables and nothing else set."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "ST_"))}
     base.update(ST_AUTH=swift_server.auth_url, ST_USER=swift_server.user,
                 ST_KEY=swift_server.key, PYTHONUNBUFFERED="1")
     return base
+
+
+@pytest.fixture
+def env(swift_server):
+    """The environment of a shell with swift CLI variables and nothing else set."""
+    return shell_env(swift_server)
 
 
 def velocity(*args: str, env: dict, input: str | None = None, secret: str = KEY,
@@ -290,11 +295,16 @@ def test_progress_bar_only_on_a_terminal(env, container_name, tree):
     text = output.decode(errors="replace")
     assert "testing" not in text
     assert "\r" in text and "100%" in text and "B/s" in text, text
+    # the bar counts in the summary's binary units (KiB, MiB), never in kB or MB
+    assert re.search(r"upload: 100%\|[#\u2588]*\| \d+\.\d KiB/\d+\.\d KiB .* (?:B|KiB|MiB)/s", text), text
+    assert not re.search(r"\d(?:\.\d+)?\s?[kKMGT]B\b", text), text
+    assert re.search(r"^uploaded 3 object\(s\), \d+\.\d KiB in .*iB/s\)", text, re.M), text
 
 
 @pytest.mark.parametrize("argv", [[], ["upload"], ["download"], ["delete"], ["head"],
-                                  ["list"], ["stat"], ["serve"], ["demo"], ["events"],
-                                  ["events", "consume"]])
+                                  ["list"], ["stat"], ["post"], ["copy"], ["tempurl"],
+                                  ["capabilities"], ["auth"], ["serve"], ["demo"],
+                                  ["events"], ["events", "consume"]])
 def test_every_subcommand_has_help_with_an_example(argv, capsys):
     with pytest.raises(SystemExit) as caught:
         cli.main([*argv, "--help"])

@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
+import subprocess
+import sys
 
 import pytest
 import swiftclient
@@ -244,6 +247,60 @@ def test_save_missing_object_leaves_nothing(container, tmp_path):
         container.create_object("ghost").save_to_filename(target)
     assert target.read_bytes() == b"previous content"  # untouched
     assert os.listdir(tmp_path) == ["out.txt"]
+
+
+_SAVE_IN_A_FRESH_PROCESS = """
+import os, sys
+os.umask(int(sys.argv[1], 8))
+from velocity.connection import Connection
+conn = Connection(os.environ["T_USER"], os.environ["T_KEY"], authurl=os.environ["T_AUTH"])
+conn.get_container(sys.argv[2]).get_object(sys.argv[3]).save_to_filename(sys.argv[4])
+"""
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_saved_file_gets_the_mode_the_umask_gives(swift_server, teapot, tmp_path, umask,
+                                                  mode):
+    # a fresh process: the umask is the process's, read once
+    target = tmp_path / "out.txt"
+    env = dict(os.environ, T_USER=swift_server.user, T_KEY=swift_server.key,
+               T_AUTH=swift_server.auth_url)
+    subprocess.run([sys.executable, "-c", _SAVE_IN_A_FRESH_PROCESS, oct(umask),
+                    teapot.container.name, teapot.name, str(target)],
+                   env=env, check=True, timeout=120)
+    assert target.read_bytes() == TEAPOT
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+    assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def _interrupt_after_first_chunk(done, total):
+    if done < total:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("failure", ["interrupted", "corrupted"])
+def test_failed_download_leaves_nothing_at_the_final_name(conn, container, raw_conn,
+                                                          tmp_path, monkeypatch, failure):
+    data = os.urandom(3 * CHUNK_SIZE + 100)
+    raw_conn.put_object(container.name, "data.bin", data)
+    obj = container.get_object("data.bin")
+    callback = None
+    if failure == "interrupted":
+        callback, expected = _interrupt_after_first_chunk, KeyboardInterrupt
+    else:
+        real_get = conn.client.get_object
+
+        def corrupted_get(*args, **kwargs):
+            headers, body = real_get(*args, **kwargs)
+            return headers, (bytes(len(chunk)) for chunk in body)
+
+        monkeypatch.setattr(conn.client, "get_object", corrupted_get)
+        expected = errors.ChecksumMismatch
+    target = tmp_path / "data.bin"
+    with pytest.raises(expected):
+        obj.save_to_filename(target, callback=callback)
+    assert not target.exists()
+    assert os.listdir(tmp_path) == []  # no temporary file either
 
 
 def test_read_into_a_buffer_with_callback(teapot):

@@ -24,16 +24,20 @@ from urllib.parse import quote, urlsplit
 from keystoneauth1 import plugin as ksa_plugin
 
 from velocity import consts, errors
-from velocity.auth import RACKSPACE_AUTH_URL, Credentials, StorageTokenAuth, build_credentials
-from velocity.client import RetryPolicy, SwiftClient
-from velocity.container import (
-    Container,
-    ContainerResults,
+from velocity._headers import (
+    acl_is_public,
+    int_or_none,
+    lower_keys,
+    meta_from,
     random_temp_url_key,
     raw_meta_headers,
+    read_acl,
+    temp_url_key,
 )
-from velocity.names import as_container_name, decode_name
-from velocity.storage_object import _int, _lower, _meta_from, _name_of
+from velocity.auth import RACKSPACE_AUTH_URL, Credentials, StorageTokenAuth, build_credentials
+from velocity.client import RetryPolicy, SwiftClient
+from velocity.container import Container, ContainerResults
+from velocity.names import as_container_name, decode_name, name_of
 
 __all__ = ["Connection", "ConnectionPool", "get_connection", "parse_url", "unicode_quote"]
 
@@ -322,15 +326,15 @@ class Connection:
     def get_info(self) -> tuple[int | None, int | None]:
         """``(container_count, bytes_used)`` of the account.  Swift updates
         these totals asynchronously, so they may lag a few seconds."""
-        headers = _lower(self.client.head_account())
-        return (_int(headers.get("x-account-container-count")),
-                _int(headers.get("x-account-bytes-used")))
+        headers = lower_keys(self.client.head_account())
+        return (int_or_none(headers.get("x-account-container-count")),
+                int_or_none(headers.get("x-account-bytes-used")))
 
     def get_account_metadata(self) -> dict[str, str]:
         """The account's ``X-Account-Meta-*`` values, keys lower-case without
         the prefix (python-cloudfiles 1.7.11 returned this as a third item of
         ``get_info()``)."""
-        return _meta_from(_lower(self.client.head_account()), "x-account-meta-")
+        return meta_from(lower_keys(self.client.head_account()), "x-account-meta-")
 
     def update_account_metadata(self, metadata: Mapping[str, Any]) -> None:
         """Set account metadata: raw headers as in python-cloudfiles
@@ -343,18 +347,12 @@ class Connection:
         ``X-Account-Meta-Temp-URL-Key`` (or ``-Key-2``), else ``container``'s
         ``X-Container-Meta-Temp-URL-Key``; if none is set, a random key is
         set on the account and returned (never logged)."""
-        headers = _lower(self.client.head_account())
-        key = headers.get("x-account-meta-temp-url-key") or headers.get(
-            "x-account-meta-temp-url-key-2")
+        key = temp_url_key(self.client.head_account(), "account")
+        if key is None and container is not None:
+            key = temp_url_key(self.client.head_container(
+                as_container_name(name_of(container))), "container")
         if key:
             return key
-        if container is not None:
-            cheaders = _lower(self.client.head_container(
-                as_container_name(_name_of(container))))
-            key = cheaders.get("x-container-meta-temp-url-key") or cheaders.get(
-                "x-container-meta-temp-url-key-2")
-            if key:
-                return key
         key = random_temp_url_key()
         self.client.post_account({"X-Account-Meta-Temp-URL-Key": key})
         log.info("set a new temp URL key on the account (X-Account-Meta-Temp-URL-Key)")
@@ -387,7 +385,7 @@ class Connection:
         :raises ContainerNotEmpty: it still holds objects (HTTP 409)
         :raises NoSuchContainer: it does not exist (HTTP 404)
         """
-        name = as_container_name(_name_of(container_name))
+        name = as_container_name(name_of(container_name))
         self.client.delete_container(name)
         if self.cdn_enabled:
             try:
@@ -401,10 +399,7 @@ class Connection:
 
         :raises NoSuchContainer: it does not exist
         """
-        name = as_container_name(container_name)
-        container = Container(self, name)
-        container._load(self.client.head_container(name))
-        return container
+        return Container(self, as_container_name(container_name)).refresh()
 
     def __getitem__(self, key: str | bytes) -> Container:
         return self.get_container(key)
@@ -415,7 +410,7 @@ class Connection:
             yield Container(self, record["name"], record.get("count"), record.get("bytes"))
 
     def __contains__(self, item: object) -> bool:
-        name = _name_of(item)
+        name = name_of(item)
         if not isinstance(name, (str, bytes, bytearray)):
             return False
         try:
@@ -473,13 +468,8 @@ class Connection:
             listing = cdn.iter_account(page_size=self.page_size)
             return [entry["name"] for entry in listing
                     if str(entry.get("cdn_enabled", True)).lower() == "true"]
-        names = []
-        for record in self._iter_containers():
-            headers = _lower(self.client.head_container(record["name"]))
-            acl = [a.strip() for a in headers.get("x-container-read", "").split(",")]
-            if ".r:*" in acl:
-                names.append(record["name"])
-        return names
+        return [record["name"] for record in self._iter_containers()
+                if acl_is_public(read_acl(self.client.head_container(record["name"])))]
 
 
 def get_connection(*args: Any, **kwargs: Any) -> Connection:

@@ -8,23 +8,40 @@ publishing works on any Swift (a public read ACL) as well as on Rackspace's CDN.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from velocity import consts, errors
-from velocity.names import as_container_name, as_object_name, check_container_name, decode_name
-from velocity.storage_object import (
-    ListingResults,
-    ObjectResults,
-    StorageObject,
-    _int,
-    _lower,
-    _meta_from,
-    _name_of,
-    check_meta_item,
+from velocity._headers import (
+    PUBLIC_LISTINGS_ACL,
+    PUBLIC_READ_ACL,
+    acl_is_public,
+    cdn_attributes,
+    check_temp_url_request,
+    int_or_none,
+    lower_keys,
+    meta_from,
+    private_acl,
+    public_acl,
+    read_acl,
+    sign_temp_url,
 )
+from velocity._headers import (  # importable from here, as before
+    random_temp_url_key as random_temp_url_key,
+)
+from velocity._headers import (
+    raw_meta_headers as raw_meta_headers,
+)
+from velocity.names import (
+    as_container_name,
+    as_object_name,
+    check_container_name,
+    decode_name,
+    name_of,
+)
+from velocity.results import ListingResults
+from velocity.storage_object import ObjectResults, StorageObject
 
 if TYPE_CHECKING:  # pragma: no cover
     from velocity.connection import Connection
@@ -33,36 +50,6 @@ __all__ = ["Container", "ContainerResults", "check_container_name", "PUBLIC_READ
            "PUBLIC_LISTINGS_ACL"]
 
 log = logging.getLogger("velocity")
-
-#: the read ACL entries :meth:`Container.make_public` adds when there is no CDN:
-#: anyone may read the objects (not list them)
-PUBLIC_READ_ACL: tuple[str, ...] = (".r:*",)
-#: the read ACL entry ``make_public(listings=True)`` adds as well: anyone may
-#: list the container
-PUBLIC_LISTINGS_ACL = ".rlistings"
-
-
-def raw_meta_headers(metadata: Mapping[str, Any], prefix: str) -> dict[str, str]:
-    """Headers for a metadata update.  Keys that already are headers
-    (``X-Container-Meta-Foo``, ``X-Remove-...``, ``X-Versions-Location``: anything
-    starting with ``X-``) are sent as given, as python-cloudfiles did; bare names
-    (``foo``) get ``prefix``.  Names and values are checked first."""
-    headers: dict[str, str] = {}
-    for key, value in metadata.items():
-        if not isinstance(key, str) or not key:
-            raise errors.InvalidMetaName("a metadata name must be a non-empty str")
-        text = "" if value is None else str(value)
-        lowered = key.lower()
-        if lowered.startswith(prefix.lower()):
-            check_meta_item(key[len(prefix):], text)
-            headers[key] = text
-        elif lowered.startswith("x-"):
-            check_meta_item("x", text)  # the value still has to fit in a header
-            headers[key] = text
-        else:
-            check_meta_item(key, text)
-            headers[prefix + key] = text
-    return headers
 
 
 class Container:
@@ -93,7 +80,7 @@ class Container:
         self.object_count = count
         self.size_used = size
         self.metadata: dict[str, str] = dict(metadata or {})
-        self.headers: dict[str, str] = _lower(headers or {})
+        self.headers: dict[str, str] = lower_keys(headers or {})
         self._cdn: dict[str, Any] | None = None
 
     # -- name ----------------------------------------------------------------
@@ -136,11 +123,11 @@ class Container:
         return self
 
     def _load(self, headers: Mapping[str, str]) -> None:
-        lowered = _lower(headers)
+        lowered = lower_keys(headers)
         self.headers = lowered
-        self.object_count = _int(lowered.get("x-container-object-count"))
-        self.size_used = _int(lowered.get("x-container-bytes-used"))
-        self.metadata = _meta_from(lowered, "x-container-meta-")
+        self.object_count = int_or_none(lowered.get("x-container-object-count"))
+        self.size_used = int_or_none(lowered.get("x-container-bytes-used"))
+        self.metadata = meta_from(lowered, "x-container-meta-")
 
     # -- metadata, static web, versioning --------------------------------------
 
@@ -151,13 +138,11 @@ class Container:
         the item.  :attr:`metadata` is updated too."""
         headers = raw_meta_headers(metadata, "X-Container-Meta-")
         self._client.post_container(self._checked_name(), headers)
-        for key, value in headers.items():
-            if key.lower().startswith("x-container-meta-"):
-                short = key.lower()[len("x-container-meta-"):]
-                if value:
-                    self.metadata[short] = value
-                else:
-                    self.metadata.pop(short, None)
+        for short, value in meta_from(headers, "x-container-meta-").items():
+            if value:
+                self.metadata[short] = value
+            else:
+                self.metadata.pop(short, None)
 
     def enable_static_web(self, index: str | None = None, listings: bool | None = None,
                           error: str | None = None, listings_css: str | None = None) -> None:
@@ -178,7 +163,7 @@ class Container:
     def enable_object_versioning(self, container_name: str | bytes | Container) -> None:
         """Keep every overwritten version of an object in ``container_name``
         (Swift's ``X-Versions-Location``); that container must exist."""
-        target = as_container_name(_name_of(container_name))
+        target = as_container_name(name_of(container_name))
         self._client.post_container(self._checked_name(), {"X-Versions-Location": target})
 
     def disable_object_versioning(self) -> None:
@@ -189,19 +174,11 @@ class Container:
 
     def _cdn_data(self, refresh: bool = False) -> dict[str, Any]:
         if self._cdn is None or refresh:
-            cdn = self.conn._cdn_client()
             try:
-                headers = _lower(cdn.head_container(self._checked_name()))
+                headers = self.conn._cdn_client().head_container(self._checked_name())
             except errors.NoSuchContainer:
                 headers = {}
-            enabled = headers.get("x-cdn-enabled", "true" if headers else "false")
-            self._cdn = {
-                "cdn_uri": headers.get("x-cdn-uri") if enabled.lower() == "true" else None,
-                "cdn_ssl_uri": headers.get("x-cdn-ssl-uri"),
-                "cdn_streaming_uri": headers.get("x-cdn-streaming-uri"),
-                "cdn_ttl": _int(headers.get("x-ttl")),
-                "cdn_log_retention": headers.get("x-log-retention", "").lower() == "true",
-            }
+            self._cdn = cdn_attributes(headers)
         return self._cdn
 
     def _cdn_attr(self, key: str) -> Any:
@@ -235,9 +212,7 @@ class Container:
         return self._cdn_attr("cdn_log_retention")
 
     def _read_acl(self) -> list[str]:
-        headers = _lower(self._client.head_container(self._checked_name()))
-        acl = headers.get("x-container-read", "")
-        return [item.strip() for item in acl.split(",") if item.strip()]
+        return read_acl(self._client.head_container(self._checked_name()))
 
     def make_public(self, ttl: int = consts.default_cdn_ttl, listings: bool = False) -> None:
         """Let anyone read the container's objects, by URL and without a token.
@@ -275,10 +250,7 @@ class Container:
                 cdn.put_container(name, headers=headers)
             self._cdn = None
             return
-        wanted = PUBLIC_READ_ACL + ((PUBLIC_LISTINGS_ACL,) if listings else ())
-        acl = [entry for entry in self._read_acl()
-               if listings or entry != PUBLIC_LISTINGS_ACL]
-        acl += [entry for entry in wanted if entry not in acl]
+        acl = public_acl(self._read_acl(), listings)
         self._client.post_container(name, {"X-Container-Read": ",".join(acl)})
 
     def make_private(self) -> None:
@@ -290,9 +262,7 @@ class Container:
             self.conn._cdn_client().post_container(name, {"X-CDN-Enabled": "False"})
             self._cdn = None
             return
-        acl = [entry for entry in self._read_acl()
-               if entry not in PUBLIC_READ_ACL and entry != PUBLIC_LISTINGS_ACL
-               and not entry.startswith(".r:*")]
+        acl = private_acl(self._read_acl())
         if acl:
             self._client.post_container(name, {"X-Container-Read": ",".join(acl)})
         else:
@@ -303,7 +273,7 @@ class Container:
         ``.r:*`` in its read ACL), whether or not its listing is public."""
         if self.conn.cdn_enabled:
             return self._cdn_data(refresh=True)["cdn_uri"] is not None
-        return ".r:*" in self._read_acl()
+        return acl_is_public(self._read_acl())
 
     def public_uri(self) -> str:
         """The container's public URL: its CDN URL, or without CDN its storage
@@ -355,22 +325,12 @@ class Container:
         a random account key first (see :meth:`Connection.get_temp_url_key
         <velocity.connection.Connection.get_temp_url_key>`).
         """
-        from swiftclient.utils import generate_temp_url
-
-        name = as_object_name(_name_of(obj))
-        method = method.upper()
-        if method not in ("GET", "HEAD", "PUT", "POST", "DELETE"):
-            raise errors.ConfigurationError("temp URL method must be GET, HEAD, PUT, POST or "
-                                            "DELETE, got %r" % method)
-        if int(seconds) <= 0:
-            raise errors.ConfigurationError("seconds must be > 0, got %r" % seconds)
+        name = as_object_name(name_of(obj))
+        method, seconds = check_temp_url_request(method, seconds)
         if key is None:
             key = self.conn.get_temp_url_key(container=self)
-        parts = urlsplit(self.conn.storage_url)
-        path = "%s/%s/%s" % (parts.path.rstrip("/"), self._checked_name(), name)
-        signed = generate_temp_url(path, int(seconds), key, method)
-        query = signed[len(path):]
-        return "%s://%s%s%s" % (parts.scheme, parts.netloc, quote(path), query)
+        return sign_temp_url(self.conn.storage_url, self._checked_name(), name, method,
+                             seconds, key)
 
     # -- objects -----------------------------------------------------------------
 
@@ -398,7 +358,7 @@ class Container:
                 yield StorageObject(self, object_record=record)
 
     def __contains__(self, item: object) -> bool:
-        name = _name_of(item)
+        name = name_of(item)
         if not isinstance(name, (str, bytes, bytearray)):
             return False
         try:
@@ -410,7 +370,7 @@ class Container:
     def delete_object(self, object_name: str | bytes | StorageObject) -> None:
         """Delete an object (by name or :class:`StorageObject`);
         :class:`~velocity.errors.NoSuchObject` if it does not exist."""
-        name = as_object_name(_name_of(object_name))
+        name = as_object_name(name_of(object_name))
         self._client.delete_object(self._checked_name(), name)
 
     def _iter_listing(self, prefix: str | bytes | None = None, limit: int | None = None,
@@ -481,7 +441,7 @@ class Container:
 
 class ContainerResults(ListingResults[Container]):
     """The containers of one listing: a real sequence of :class:`Container`
-    (see :class:`~velocity.storage_object.ListingResults`); slicing gives a
+    (see :class:`~velocity.results.ListingResults`); slicing gives a
     ``ContainerResults``.  Items carry the listing's ``object_count`` and
     ``size_used`` with no extra request.
     """
@@ -498,8 +458,3 @@ class ContainerResults(ListingResults[Container]):
 
     def _derive(self, records: list[dict[str, Any]]) -> ContainerResults:
         return ContainerResults(self.conn, records)
-
-
-def random_temp_url_key() -> str:
-    """A new random temp-URL key."""
-    return secrets.token_urlsafe(32)

@@ -32,7 +32,6 @@ in binary or structured HTTP mode).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -45,9 +44,10 @@ from velocity.errors import (
     ChecksumMismatch,
     IncompleteSend,
     InvalidEvent,
-    UnsafePath,
     VelocityError,
 )
+from velocity.hashing import md5_of_stream, new_digest
+from velocity.transfer.localfs import AtomicFile, relative_parts, safe_local_path
 
 __all__ = ["Downloader", "FileRecord", "parse_event", "HASH_TYPES"]
 
@@ -109,15 +109,7 @@ def _safe_relpath(*parts: str, what: str) -> str:
     for part in parts:
         if not isinstance(part, str):
             raise InvalidEvent("%s: expected text, got %s" % (what, type(part).__name__))
-        if "\x00" in part:
-            raise UnsafePath("%s contains a NUL byte" % what)
-        if part.startswith(("/", "\\")) or (len(part) > 1 and part[1] == ":"):
-            raise UnsafePath("%s is an absolute path: %r" % (what, part))
-        for piece in part.replace("\\", "/").split("/"):
-            if piece == "..":
-                raise UnsafePath("%s would escape the download location: %r" % (what, part))
-            if piece not in ("", "."):
-                pieces.append(piece)
+        pieces.extend(relative_parts(part, "%s %r" % (what, part)))
     if not pieces:
         raise InvalidEvent("%s is empty" % what)
     return "/".join(pieces)
@@ -213,11 +205,8 @@ def parse_event(event: Any,
 
 
 def _digest(path: str, kind: str) -> str:
-    digest = hashlib.new(kind)
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return md5_of_stream(handle, digest=new_digest(kind))
 
 
 def _verify(path: str, spec: FileRecord) -> VelocityError | None:
@@ -302,9 +291,7 @@ class Downloader:
         os.makedirs(self.location, exist_ok=True)
         root = os.path.realpath(self.location)
         for spec in files:  # symlinks inside the location must not lead out of it
-            target = os.path.realpath(os.path.join(root, *spec.relpath.split("/")))
-            if os.path.commonpath([root, target]) != root:
-                raise UnsafePath("file %r would land outside %s" % (spec.relpath, root))
+            safe_local_path(root, spec.relpath)
         staging = tempfile.mkdtemp(prefix=".velocity-event-", dir=root)
         try:
             names = list(dict.fromkeys(spec.object_name for spec in files))
@@ -343,11 +330,13 @@ class Downloader:
         try:
             os.makedirs(os.path.dirname(final), exist_ok=True)
             if sum(1 for other in files if other.object_name == spec.object_name) > 1:
-                shutil.copyfile(staged, final + ".velocity-tmp")  # one object, several files
-                os.replace(final + ".velocity-tmp", final)
+                with AtomicFile(final) as copy, open(staged, "rb") as source:
+                    for block in iter(lambda: source.read(1 << 20), b""):
+                        copy.write(block)  # one object, several files
+                    copy.commit()
             else:
                 os.replace(staged, final)
-        except OSError as exc:
+        except (OSError, VelocityError) as exc:
             return dataclasses.replace(result, ok=False, path=None, error=VelocityError(
-                "cannot write %r: %s" % (spec.relpath, exc.strerror or exc)))
+                "cannot write %r: %s" % (spec.relpath, getattr(exc, "strerror", None) or exc)))
         return dataclasses.replace(result, path=final)

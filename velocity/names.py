@@ -21,48 +21,43 @@ from velocity import consts, errors
 
 __all__ = [
     "check_container_name", "check_object_name", "as_container_name", "as_object_name",
-    "decode_name",
+    "decode_name", "name_of",
 ]
 
 #: what the name functions accept as an encoded name
 _ENCODED = (bytes, bytearray)
 
 
+def _check_name(name: Any, error: type[errors.VelocityError], what: str, limit: int) -> str:
+    """The rules container and object names share: a non-empty ``str`` of
+    at most ``limit`` UTF-8 bytes without NUL (``what`` names it in the
+    message)."""
+    article = "an" if what[0] in "aeiou" else "a"
+    if name is None or name == "":
+        raise error("%s %s must not be empty" % (article, what))
+    if not isinstance(name, str):
+        raise error("%s %s must be a str, got %s" % (article, what, type(name).__name__))
+    size = len(name.encode("utf-8"))
+    if size > limit:
+        raise error("%s is %d bytes long in UTF-8; the limit is %d bytes" % (what, size, limit))
+    if "\x00" in name:
+        raise error("%s %s must not contain a NUL character" % (article, what))
+    return name
+
+
 def check_container_name(name: Any) -> str:
     """Return ``name`` if Swift accepts it as a container name, else raise
     :class:`~velocity.errors.InvalidContainerName` saying which rule it breaks."""
-    if name is None or name == "":
-        raise errors.InvalidContainerName("a container name must not be empty")
-    if not isinstance(name, str):
-        raise errors.InvalidContainerName(
-            "a container name must be a str, got %s" % type(name).__name__)
-    if "/" in name:
+    if isinstance(name, str) and "/" in name:
         raise errors.InvalidContainerName("container name %r must not contain '/'" % name)
-    size = len(name.encode("utf-8"))
-    if size > consts.container_name_limit:
-        raise errors.InvalidContainerName(
-            "container name is %d bytes long in UTF-8; the limit is %d bytes"
-            % (size, consts.container_name_limit))
-    if "\x00" in name:
-        raise errors.InvalidContainerName("a container name must not contain NUL")
-    return name
+    return _check_name(name, errors.InvalidContainerName, "container name",
+                       consts.container_name_limit)
 
 
 def check_object_name(name: Any) -> str:
     """Return ``name`` if Swift accepts it as an object name, else raise
     :class:`~velocity.errors.InvalidObjectName` saying which rule it breaks."""
-    if name is None or name == "":
-        raise errors.InvalidObjectName("an object name must not be empty")
-    if not isinstance(name, str):
-        raise errors.InvalidObjectName(
-            "an object name must be a str, got %s" % type(name).__name__)
-    if len(name.encode("utf-8")) > consts.object_name_limit:
-        raise errors.InvalidObjectName(
-            "object name is %d bytes long in UTF-8; the limit is %d bytes"
-            % (len(name.encode("utf-8")), consts.object_name_limit))
-    if "\x00" in name:
-        raise errors.InvalidObjectName("an object name must not contain a NUL character")
-    return name
+    return _check_name(name, errors.InvalidObjectName, "object name", consts.object_name_limit)
 
 
 def decode_name(value: Any, error: type[errors.VelocityError] = errors.InvalidObjectName,
@@ -87,6 +82,14 @@ def decode_name(value: Any, error: type[errors.VelocityError] = errors.InvalidOb
                     "UTF-8 text: decode the name from its real encoding first"
                     % (what, raw[:64] + (b"..." if len(raw) > 64 else b""),
                        "s" if len(bad) > 1 else "", bad.hex(" "), exc.start)) from None
+
+
+def name_of(item: Any) -> Any:
+    """The name of anything that has one (a
+    :class:`~velocity.container.Container`, a
+    :class:`~velocity.storage_object.StorageObject`); anything else, such as a
+    name given as ``str`` or ``bytes``, is returned unchanged."""
+    return item.name if hasattr(item, "name") and not isinstance(item, str) else item
 
 
 def as_container_name(name: Any) -> str:

@@ -1,7 +1,7 @@
 """A real OpenStack Swift on 127.0.0.1, for demos, tests and your own test suite.
 
 :class:`LocalSwift` starts the proxy, account, container and object servers of
-the ``swift`` package (install ``velocity[server]``) as child processes, on free
+the ``swift`` package (install ``velocity-swift[server]``) as child processes, on free
 loopback ports, in a fresh temporary folder, and stops them and removes the
 folder on exit::
 
@@ -27,18 +27,21 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
-import weakref
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any
+
+from velocity._localserver import (
+    ServerError,
+    _free_port,
+    _ini,
+    _LocalServer,
+    _tail,
+    _wait_healthy,
+)
 
 __all__ = ["LocalSwift", "LocalKeystone", "ServerError", "swift_server"]
 
@@ -58,156 +61,6 @@ _PROXY_PIPELINE = (
     "bulk tempurl formpost {auth} copy container-quotas account-quotas slo dlo "
     "versioned_writes symlink proxy-logging proxy-server"
 )
-
-
-class ServerError(RuntimeError):
-    """A local server could not be started; the message quotes its log."""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _ini(sections: Mapping[str, Mapping[str, Any]]) -> str:
-    lines: list[str] = []
-    for name, options in sections.items():
-        lines.append("[%s]" % name)
-        lines.extend("%s = %s" % (key, value) for key, value in options.items())
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _tail(path: str, lines: int = 15) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return "".join(handle.readlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-class _Processes:
-    """Child processes owned by one server object; stopped by PID only."""
-
-    def __init__(self) -> None:
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.logs: dict[str, str] = {}
-
-    def start(self, name: str, argv: list[str], log: str, env: Mapping[str, str]) -> None:
-        with open(log, "ab") as out:
-            self.procs[name] = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=dict(env),
-                close_fds=True,
-                start_new_session=True,
-            )
-        self.logs[name] = log
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise ServerError(
-                    "%s server exited with status %s; end of its log:\n%s"
-                    % (name, proc.returncode, _tail(self.logs[name]))
-                )
-
-    def stop(self, grace: float = 10.0) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self.procs.clear()
-
-
-def _wait_healthy(urls: list[str], procs: _Processes, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    pending = list(urls)
-    while pending:
-        procs.check_alive()
-        try:
-            with urllib.request.urlopen(pending[0], timeout=2) as response:
-                if response.status == 200:
-                    pending.pop(0)
-                    continue
-        except (urllib.error.URLError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            raise ServerError("no answer from %s after %.0f s" % (pending[0], timeout))
-        time.sleep(0.05)
-
-
-def _cleanup(procs: _Processes, folder: str) -> None:
-    procs.stop()
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-_S = TypeVar("_S", bound="_LocalServer")
-
-
-class _LocalServer:
-    """What LocalSwift and LocalKeystone share: a temporary folder, child
-    processes stopped by PID, start/stop and the ``with`` block."""
-
-    _prefix = "velocity-"
-
-    def __init__(self, startup_timeout: float, base_dir: str | None) -> None:
-        self.startup_timeout = startup_timeout
-        self.base_dir = base_dir
-        self.folder = ""
-        self.startup_seconds = 0.0
-        self._procs = _Processes()
-        self._finalizer: weakref.finalize | None = None
-
-    @property
-    def pids(self) -> list[int]:
-        """The PIDs of the processes this object started."""
-        return [proc.pid for proc in self._procs.procs.values()]
-
-    @property
-    def running(self) -> bool:
-        return bool(self._procs.procs)
-
-    def _start(self) -> None:
-        raise NotImplementedError
-
-    def start(self: _S) -> _S:
-        """Create the folder, start every process (LocalSwift: write the
-        configuration and rings first; LocalKeystone: set up its database and
-        create its users after) and wait until they answer."""
-        if self.running:
-            return self
-        began = time.monotonic()
-        self.folder = tempfile.mkdtemp(prefix=self._prefix, dir=self.base_dir)
-        self._finalizer = weakref.finalize(self, _cleanup, self._procs, self.folder)
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        self.startup_seconds = time.monotonic() - began
-        return self
-
-    def stop(self) -> None:
-        """Stop every process this object started and delete its folder."""
-        if self._finalizer is not None:
-            self._finalizer()  # runs _cleanup once
-            self._finalizer = None
-
-    def __enter__(self: _S) -> _S:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class LocalSwift(_LocalServer):
@@ -327,7 +180,7 @@ class LocalSwift(_LocalServer):
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         if rings.returncode:
-            raise ServerError("building the rings failed (is velocity[server] installed?):\n"
+            raise ServerError("building the rings failed (is velocity-swift[server] installed?):\n"
                               + rings.stderr.decode(errors="replace")[-2000:])
         env = self._env()
         for server in ("account", "container", "object", "proxy"):
@@ -436,7 +289,7 @@ class LocalKeystone(_LocalServer):
     """A real Keystone identity service (v3, sqlite, fernet tokens) on 127.0.0.1.
 
     Needs the ``keystone``, ``keystonemiddleware`` and ``gunicorn`` packages
-    (extra ``velocity[keystone]``).  Bootstrap creates, in domain ``Default``:
+    (extra ``velocity-swift[keystone]``).  Bootstrap creates, in domain ``Default``:
 
     * project ``test`` with user ``tester`` / ``testing`` (role member),
     * project ``test2`` with user ``tester2`` / ``testing2`` (role member),
@@ -471,7 +324,7 @@ class LocalKeystone(_LocalServer):
     def _bin(self, name: str) -> str:
         path = os.path.join(os.path.dirname(sys.executable), name)
         if not os.path.exists(path):
-            raise ServerError("%s not found beside %s: pip install 'velocity[keystone]'"
+            raise ServerError("%s not found beside %s: pip install 'velocity-swift[keystone]'"
                               % (name, sys.executable))
         return path
 

@@ -16,6 +16,7 @@ from keystoneauth1 import plugin as ksa_plugin
 from keystoneauth1 import session as ksa_session
 from keystoneauth1.identity import base as ksa_identity
 
+from velocity.auth.catalog import catalog_url, no_endpoint_message
 from velocity.auth.plugins import (
     Payload,
     PayloadAuth,
@@ -134,8 +135,8 @@ class Credentials:
     def rackspace(cls, username: str, api_key: str, auth_url: str = RACKSPACE_AUTH_URL, *,
                   region: str | None = None, interface: str = "public",
                   internal: bool = False, **options: Any) -> Credentials:
-        """Rackspace Cloud identity with an API key (what the Velocity seed's
-        default ``IDENTITY`` does).  ``region`` is e.g. ``"DFW"`` (any case;
+        """Rackspace Cloud identity with an API key (what ``Velocity`` does
+        by default).  ``region`` is e.g. ``"DFW"`` (any case;
         default: the user's default region); ``internal=True`` picks the
         ServiceNet (internal) URLs."""
         _require(username=username, api_key=api_key, auth_url=auth_url)
@@ -399,9 +400,9 @@ class Credentials:
                 raise AuthenticationError("no %s endpoint for %s credentials"
                                           % (service_type, self.kind))
             return url
-        url = self._catalog_url(service_type, interface, region)
+        url = catalog_url(self, service_type, interface, region)
         if url is None:
-            raise AuthenticationError(self._no_endpoint_message(service_type, interface, region))
+            raise AuthenticationError(no_endpoint_message(self, service_type, interface, region))
         return url
 
     def cdn_url(self) -> str | None:
@@ -414,52 +415,8 @@ class Credentials:
         if not isinstance(self.plugin, ksa_identity.BaseIdentityPlugin):
             return None
         # the CDN API has public URLs only
-        return (self._catalog_url(CDN_SERVICE_TYPE, self.interface, self.region)
-                or self._catalog_url(CDN_SERVICE_TYPE, "public", self.region))
-
-    def _catalog_url(self, service_type: str, interface: str, region: str | None
-                     ) -> str | None:
-        access = self._access()
-        if access is None or access.service_catalog is None:
-            return None
-        catalog = access.service_catalog
-        if region is None and isinstance(self.plugin, PayloadAuth):
-            region = self.plugin.default_region
-        candidates = catalog.get_endpoints_data(service_type=service_type,
-                                                interface=interface)
-        matches = [data for items in candidates.values() for data in items]
-        if region is not None:
-            exact = [d for d in matches if d.region_name == region]
-            # "dfw" finds "DFW"; regionless (global) endpoints serve every region
-            matches = exact or [d for d in matches if d.region_name
-                                and d.region_name.lower() == region.lower()] or [
-                d for d in matches if not d.region_name]
-        elif len({d.region_name for d in matches}) > 1:
-            log.info("no region chosen: using %s of %s regions %s", matches[0].region_name,
-                     service_type, ", ".join(sorted({str(d.region_name) for d in matches})))
-        return matches[0].catalog_url if matches else None
-
-    def _no_endpoint_message(self, service_type: str, interface: str,
-                             region: str | None) -> str:
-        all_eps = self.endpoints()
-        offered = [ep for ep in all_eps if ep["service_type"] == service_type]
-        if not offered:
-            services = sorted({str(ep["service_type"]) for ep in all_eps})
-            return ("the catalog has no %s service (services: %s); is the token scoped to a "
-                    "project?" % (service_type, ", ".join(services) or "none"))
-        regions = []
-        for ep in offered:
-            if ep["region"] and ep["region"] not in regions:
-                regions.append(ep["region"])
-        if region and not any((ep["region"] or "").lower() == region.lower()
-                              for ep in offered):
-            return "region %r not in catalog; %s regions: %s" % (
-                region, service_type, ", ".join(str(r) for r in regions) or "(none named)")
-        here = sorted({str(ep["interface"]) for ep in offered
-                       if region is None or (ep["region"] or "").lower() == region.lower()})
-        return "no %s %s endpoint%s; interfaces offered: %s" % (
-            interface, service_type, " in region %r" % region if region else "",
-            ", ".join(here))
+        return (catalog_url(self, CDN_SERVICE_TYPE, self.interface, self.region)
+                or catalog_url(self, CDN_SERVICE_TYPE, "public", self.region))
 
     @property
     def os_options(self) -> dict[str, Any]:

@@ -1,0 +1,163 @@
+"""Failures of swiftclient, keystoneauth1, requests and sockets mapped to
+:mod:`velocity.errors`, and which of them are worth retrying."""
+
+
+from __future__ import annotations
+
+import http.client
+import logging
+import re
+import socket
+import ssl
+import time
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote
+
+import urllib3
+from keystoneauth1 import exceptions as ksa_exc
+from requests import RequestException
+from requests.exceptions import SSLError
+from swiftclient.exceptions import ClientException
+
+from velocity import errors
+
+log = logging.getLogger("velocity")
+
+
+def _retryable_status(status: int | None) -> bool:
+    return status is not None and (status in (408, 429, 498) or 500 <= status <= 599)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Worth retrying: a connection failure or a retryable HTTP status."""
+    if isinstance(exc, ClientException):
+        return _retryable_status(exc.http_status)
+    if isinstance(exc, ksa_exc.HttpError):
+        return _retryable_status(exc.http_status)
+    if isinstance(exc, errors.VelocityError):  # from our own auth plugins
+        return not isinstance(exc, errors.ConfigurationError) and _retryable_status(exc.status)
+    if isinstance(exc, (ksa_exc.SSLError, SSLError, ssl.SSLError)):
+        return False  # certificate problems do not heal
+    return isinstance(exc, (socket.error, RequestException, ksa_exc.ConnectionError,
+                            urllib3.exceptions.HTTPError, http.client.HTTPException))
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    if isinstance(exc, ClientException):
+        headers = exc.http_response_headers or {}
+    elif isinstance(exc, ksa_exc.HttpError) and exc.response is not None:
+        headers = exc.response.headers
+    else:
+        return None
+    value = None
+    for key, val in headers.items():
+        if key.lower() == "retry-after":
+            value = val
+            break
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        try:
+            return parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+
+
+def _path(container: str | None, obj: str | None) -> str:
+    parts = [p for p in (container, obj) if p]
+    return "/" + "/".join(quote(p, safe="/") for p in parts) if parts else "/"
+
+
+def translate_error(exc: BaseException, method: str | None = None,
+                    container: str | None = None, obj: str | None = None) -> errors.VelocityError:
+    """Turn a swiftclient / keystoneauth1 / socket failure into a
+    :class:`~velocity.errors.VelocityError` subclass (cloudfiles names)."""
+    if isinstance(exc, errors.VelocityError):
+        return exc
+    path = _path(container, obj)
+    if isinstance(exc, ClientException):
+        status = exc.http_status
+        details = {"status": status, "reason": exc.http_reason or None, "method": method,
+                   "path": exc.http_path or path, "request_id": exc.transaction_id}
+        if status is None:
+            # swiftclient reports a refused Keystone login as status None
+            if str(exc.msg).startswith("Unauthorized") or "Authorization Failure" in exc.msg:
+                return errors.AuthenticationFailed("the identity service refused the credentials",
+                                                   method=method, path=path)
+            return errors.ResponseError(str(exc.msg), method=method, path=path)
+        if status == 404 and obj and method == "PUT":
+            # an object PUT finds no object to miss: its container is absent
+            return errors.NoSuchContainer("no container %r (to store %r in)" % (container, obj),
+                                          **details)
+        if status == 404 and obj:
+            return errors.NoSuchObject("no object %r in container %r" % (obj, container),
+                                       **details)
+        if status == 404 and container:
+            return errors.NoSuchContainer("no container %r" % container, **details)
+        if status == 409 and container and not obj and method == "DELETE":
+            return errors.ContainerNotEmpty(
+                "container %r is not empty: only empty containers can be deleted" % container,
+                **details)
+        if status == 401:
+            return errors.AuthenticationFailed("the storage service refused the token", **details)
+        if status == 422 and obj:
+            return errors.ChecksumMismatch(
+                "the server's checksum of %r does not match the ETag sent" % obj, **details)
+        return errors.ResponseError(exc.http_reason or "request failed", **details)
+    if isinstance(exc, ksa_exc.HttpError):
+        url = getattr(exc, "url", None) or path
+        request_id = getattr(exc, "request_id", None)
+        if exc.http_status in (401, 403):
+            return errors.AuthenticationFailed(
+                "the identity service refused the credentials", status=exc.http_status,
+                reason=exc.message, method=getattr(exc, "method", None) or "POST", path=url,
+                request_id=request_id)
+        if exc.http_status == 404:
+            return errors.AuthenticationError(
+                "the identity service answered 404: check the auth URL and its version",
+                status=404, method=getattr(exc, "method", None), path=url,
+                request_id=request_id)
+        return errors.AuthenticationError("identity service error", status=exc.http_status,
+                                          reason=exc.message, method=getattr(exc, "method", None),
+                                          path=url, request_id=request_id)
+    if isinstance(exc, ksa_exc.EndpointNotFound):
+        return errors.AuthenticationError("no object-store endpoint: %s" % exc,
+                                          method=method, path=path)
+    if isinstance(exc, (ssl.SSLError, SSLError, ksa_exc.SSLError)):
+        return errors.ResponseError(
+            "TLS failure%s: %s (give the server's CA bundle as cacert / OS_CACERT, or "
+            "insecure=True to skip verification)" % (_host_in(exc), _first_line(exc)),
+            method=method, path=path)
+    if isinstance(exc, ksa_exc.ConnectionError):
+        return errors.AuthenticationError("could not reach the identity service%s: %s"
+                                          % (_host_in(exc), exc.__class__.__name__),
+                                          method=method, path=path)
+    if isinstance(exc, ksa_exc.MissingRequiredOptions):
+        return errors.ConfigurationError("incomplete credentials: %s" % exc)
+    if isinstance(exc, ksa_exc.ClientException):
+        return errors.AuthenticationError("identity service error: %s" % exc.__class__.__name__,
+                                          method=method, path=path)
+    if isinstance(exc, (socket.error, RequestException, urllib3.exceptions.HTTPError,
+                        http.client.HTTPException)):
+        return errors.ResponseError("connection failed: %s" % exc.__class__.__name__,
+                                    method=method, path=path)
+    return errors.VelocityError("%s: %s" % (exc.__class__.__name__, exc), method=method,
+                                path=path)
+
+
+_URL_HOST = re.compile(r"(https?://[^/\s'\"]+)")
+
+
+def _host_in(exc: BaseException) -> str:
+    """`` at scheme://host:port`` when the failure's text names a URL."""
+    match = _URL_HOST.search(str(exc))
+    return " at %s" % match.group(1) if match else ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else exc.__class__.__name__
+
+

@@ -1,0 +1,112 @@
+"""Checksums and ETags: the one place Velocity computes them.
+
+Swift's ETag of a plain object is the MD5 of its bytes; that of a static
+large object's manifest (``X-Manifest-Etag`` / the ETag a manifest PUT answers)
+is the MD5 of its segments' ETags.  MD5 is used for integrity only, never for
+security (``usedforsecurity=False`` where Python supports it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterable
+from typing import IO, Any
+
+__all__ = ["new_md5", "md5_hex", "md5_of_stream", "md5_of_file", "md5_of_fd",
+           "manifest_etag", "unquote_etag", "is_md5", "new_digest", "BLOCK"]
+
+#: bytes read at a time when hashing a file
+BLOCK = 1024 * 1024
+_MD5 = re.compile(r"^[0-9a-f]{32}$")
+
+
+def new_md5() -> Any:
+    """A fresh MD5 hash object (for integrity checks)."""
+    try:
+        return hashlib.md5(usedforsecurity=False)
+    except TypeError:  # pragma: no cover - Python built without the keyword
+        return hashlib.md5()  # noqa: S324 - an integrity check, not security
+
+
+def new_digest(kind: str) -> Any:
+    """A fresh hash object of ``kind`` (``"md5"``, ``"sha256"``, ...)."""
+    return new_md5() if kind == "md5" else hashlib.new(kind)
+
+
+def md5_hex(data: bytes | bytearray | memoryview) -> str:
+    """The MD5 of ``data`` as 32 hex digits."""
+    digest = new_md5()
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def md5_of_stream(source: IO[Any], check: Callable[[], None] | None = None,
+                  digest: Any = None) -> str:
+    """Hash what is left to read of a file-like object (text is hashed as
+    UTF-8); ``check`` is called before each block (to honour a cancel)."""
+    digest = digest or new_md5()
+    for chunk in iter(lambda: source.read(BLOCK), b""):
+        if not chunk:
+            break
+        if check is not None:
+            check()
+        digest.update(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+    return digest.hexdigest()
+
+
+def md5_of_file(path: str | os.PathLike[str], offset: int = 0, length: int | None = None,
+                check: Callable[[], None] | None = None) -> str:
+    """The MD5 of ``length`` bytes of a file from ``offset`` (to its end when
+    ``length`` is ``None``).
+
+    :raises OSError: when the file is shorter than asked (it shrank while read)
+    """
+    digest = new_md5()
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        left = length
+        while left is None or left > 0:
+            if check is not None:
+                check()
+            data = handle.read(BLOCK if left is None else min(BLOCK, left))
+            if not data:
+                if left is None:
+                    break
+                raise OSError("%s shrank while it was being read" % os.fspath(path))
+            digest.update(data)
+            if left is not None:
+                left -= len(data)
+    return digest.hexdigest()
+
+
+def md5_of_fd(fd: int, length: int, check: Callable[[], None] | None = None) -> str:
+    """The MD5 of the first ``length`` bytes of an open file descriptor
+    (read with ``pread``: the file position is left alone)."""
+    digest = new_md5()
+    offset = 0
+    while offset < length:
+        if check is not None:
+            check()
+        data = os.pread(fd, min(BLOCK * 4, length - offset), offset)
+        if not data:
+            break
+        digest.update(data)
+        offset += len(data)
+    return digest.hexdigest()
+
+
+def manifest_etag(segment_etags: Iterable[str]) -> str:
+    """The ETag Swift gives a static large object made of these segments."""
+    return md5_hex("".join(segment_etags).encode("ascii"))
+
+
+def unquote_etag(value: str | None) -> str | None:
+    """An ETag without the quotes HTTP puts around it."""
+    return value.strip('"') if value else value
+
+
+def is_md5(value: str | None) -> bool:
+    """Whether an ETag is a plain MD5 (32 lower-case hex digits)."""
+    return bool(value) and bool(_MD5.match(value))  # type: ignore[arg-type]
