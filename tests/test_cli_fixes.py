@@ -207,9 +207,11 @@ def test_how_paths_become_object_names(env, raw_conn, container_name, tmp_path):
     (site / "css").mkdir(parents=True)
     (site / "index.html").write_bytes(b"<html>")
     (site / "css" / "main.css").write_bytes(b"body{}")
+    (tmp_path / "a.txt").write_bytes(b"a")
     names = {}
     for argv in ([str(site)], [str(site), "--prefix", "2024/site/"],
-                 [str(site / "index.html"), "--prefix", "one/"]):
+                 [str(site / "index.html"), "--prefix", "one/"],
+                 [str(tmp_path / "a.txt"), str(site), "--prefix", "mix/"]):
         proc = velocity("upload", container_name, *argv, "--json", env=env,
                         cwd=str(tmp_path))
         assert proc.returncode == 0, proc.stderr
@@ -217,6 +219,7 @@ def test_how_paths_become_object_names(env, raw_conn, container_name, tmp_path):
     assert names[str(site)] == ["css/main.css", "index.html"]
     assert names["2024/site/"] == ["2024/site/css/main.css", "2024/site/index.html"]
     assert names["one/"] == ["one/index.html"]
+    assert names["mix/"] == ["mix/a.txt", "mix/css/main.css", "mix/index.html"]
     # the documented examples: ./site and site/ give the same names
     for spelling in ("./site", "site/"):
         proc = velocity("upload", container_name, spelling, "--json", env=env,
@@ -226,3 +229,29 @@ def test_how_paths_become_object_names(env, raw_conn, container_name, tmp_path):
     assert "index.html" in help_text and "swift CLI" in help_text
     assert "--prefix site/" in help_text
     assert re.search(r"upload box \./site\s+->\s+index\.html", help_text)
+
+
+def test_serve_port():
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "ST_"))}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        taken = probe.getsockname()[1]
+        probe.listen(1)
+        busy = subprocess.run([*CLI, "serve", "--port", str(taken)], env=bare,
+                              capture_output=True, text=True, timeout=60)
+    assert busy.returncode != 0 and "port %d" % taken in busy.stderr
+    assert len(busy.stderr.strip().splitlines()) == 1
+    port = taken  # free again now
+    proc = subprocess.Popen([*CLI, "serve", "--json", "--port", str(port)], env=bare,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = _read_record(proc, time.monotonic() + 120)
+        assert ready["auth_url"] == "http://127.0.0.1:%d/auth/v1.0" % port
+        conn = swiftclient.Connection(ready["auth_url"], ready["user"], ready["key"],
+                                      retries=0)
+        assert conn.head_account() is not None
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    assert proc.returncode == 0

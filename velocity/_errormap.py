@@ -17,9 +17,9 @@ import urllib3
 from keystoneauth1 import exceptions as ksa_exc
 from requests import RequestException
 from requests.exceptions import SSLError
-from swiftclient.exceptions import ClientException
 
 from velocity import errors
+from velocity._swiftclient import ClientException
 
 log = logging.getLogger("velocity")
 

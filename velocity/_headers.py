@@ -15,9 +15,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from swiftclient.utils import generate_temp_url
-
 from velocity import consts, errors
+from velocity._swiftclient import generate_temp_url
 from velocity.names import check_container_name, decode_name
 
 __all__ = [

@@ -16,10 +16,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import swiftclient
 from requests.utils import get_environ_proxies
-from swiftclient.exceptions import ClientException
 
+from velocity._swiftclient import ClientException, swiftclient
 from velocity._version import __version__
 
 if TYPE_CHECKING:

@@ -28,13 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import swiftclient
-from swiftclient.exceptions import ClientException
-
 from velocity import errors
 from velocity._errormap import _is_transient, _path, _retry_after, translate_error
 from velocity._operations import SwiftOperations
 from velocity._resume import _ResumingBody
+from velocity._swiftclient import ClientException, swiftclient
 from velocity._transport import _DIRECT_OPERATIONS, _ca_bundle, _tune_http
 from velocity.auth import Credentials
 
@@ -295,7 +293,8 @@ class SwiftClient(SwiftOperations):
     def _attempts(self, operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The retry loop behind :meth:`call`."""
         interrupt: threading.Event | None = getattr(self._interrupt, "event", None)
-        method = _METHODS.get(operation.split("_", 1)[0])
+        # a login is not a storage request: its errors name the identity service instead
+        method = None if operation == "get_auth" else _METHODS.get(operation.split("_", 1)[0])
         container, obj = _target(operation, args, kwargs)
         where = _path(container, obj)
         body = _body_of(operation, args, kwargs)
@@ -319,6 +318,8 @@ class SwiftClient(SwiftOperations):
                 return result
             except Exception as exc:  # noqa: BLE001 - mapped below
                 error = translate_error(exc, method, container, obj)
+                if operation == "get_auth" and error.path == "/":
+                    error.path = None
                 status = getattr(exc, "http_status", None) if isinstance(
                     exc, ClientException) else None
                 used = conn.session.token
@@ -360,12 +361,14 @@ class SwiftClient(SwiftOperations):
                         request_id=error.request_id) from None
                 if not transient or attempt >= self.retry.retries:
                     if transient:
-                        log.warning("giving up on %s %s after %d attempt(s): %s", method,
-                                    where, attempt + 1, error)
+                        log.warning("giving up on %s after %d attempt(s): %s",
+                                    "%s %s" % (method, where) if method else "the login",
+                                    attempt + 1, error)
                     raise error from None
                 delay = self.retry.delay(attempt, _retry_after(exc))
-                log.info("retrying %s %s in %.2fs (attempt %d of %d): %s", method, where,
-                         delay, attempt + 2, self.retry.retries + 1, error)
+                log.info("retrying %s in %.2fs (attempt %d of %d): %s",
+                         "%s %s" % (method, where) if method else "the login", delay,
+                         attempt + 2, self.retry.retries + 1, error)
                 self._pause(delay, interrupt, method, where)
                 self._rewind(body, start)
                 attempt += 1

@@ -27,6 +27,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -99,9 +100,16 @@ class LocalSwift(_LocalServer):
         keystone: LocalKeystone | None = None,
         startup_timeout: float = 60.0,
         base_dir: str | None = None,
+        proxy_port: int | None = None,
     ) -> None:
         super().__init__(startup_timeout, base_dir)
+        if proxy_port is not None and not (isinstance(proxy_port, int) and
+                                           0 < proxy_port < 65536):
+            raise ServerError("proxy_port must be a port number 1-65535, got %r"
+                              % (proxy_port,))
         self.keystone = keystone
+        #: the proxy's port, or ``None`` for a free one
+        self.proxy_port = proxy_port
         self.ports: dict[str, int] = {}
 
     # -- public API ---------------------------------------------------------
@@ -172,6 +180,14 @@ class LocalSwift(_LocalServer):
         if self.keystone is not None:
             names.append("keystone-proxy")
         self.ports = {name: _free_port() for name in names}
+        if self.proxy_port is not None:
+            with socket.socket() as probe:  # say so now, not in a proxy log
+                try:
+                    probe.bind(("127.0.0.1", self.proxy_port))
+                except OSError as exc:
+                    raise ServerError("port %d of 127.0.0.1 is not free: %s"
+                                      % (self.proxy_port, exc.strerror)) from None
+            self.ports["proxy"] = self.proxy_port
         self._write_config()
         rings = subprocess.run(
             [sys.executable, _LAUNCHER, "rings", str(self.ports["account"]),

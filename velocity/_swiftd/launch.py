@@ -53,6 +53,24 @@ def _build_rings(conf_dir, ports):
         builder.get_ring().save(os.path.join(conf_dir, "%s.ring.gz" % kind))
 
 
+def _stop_with_parent():
+    """Stop (as on ``SIGTERM``) when the process that started this server
+    is gone, even if it was killed with ``SIGKILL`` and could not stop us:
+    a test run that dies leaves no server behind."""
+    import signal
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="stop-with-parent", daemon=True).start()
+
+
 def main(argv):
     conf_dir = os.environ["SWIFT_DIR"]
     command = argv[1]
@@ -60,6 +78,7 @@ def main(argv):
         _build_rings(conf_dir, argv[2:5])
         return 0
     _use_private_swift_conf(conf_dir)
+    _stop_with_parent()
     module = importlib.import_module(ENTRY_POINTS[command])
     sys.argv = ["swift-" + command] + argv[2:]
     return module.main()

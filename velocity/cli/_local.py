@@ -42,10 +42,11 @@ def serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     if args.keystone:
-        with LocalKeystone() as keystone, LocalSwift(keystone=keystone) as swift:
+        with LocalKeystone() as keystone, LocalSwift(keystone=keystone,
+                                                     proxy_port=args.port) as swift:
             keystone.register_swift(swift)
             return _announce(args, swift, stop, keystone)
-    with LocalSwift() as swift:
+    with LocalSwift(proxy_port=args.port) as swift:
         return _announce(args, swift, stop, None)
 
 
@@ -68,8 +69,10 @@ def _announce(args: argparse.Namespace, swift: Any, stop: threading.Event,
         print("  user:          %s" % swift.user)
         print("  key:           %s" % swift.key)
         print("  storage URL:   %s" % swift.storage_url)
-        print("  export ST_AUTH=%s ST_USER=%s ST_KEY=%s" % (swift.auth_url, swift.user,
-                                                            swift.key))
+        print("  export OS_AUTH_URL=%s OS_USERNAME=%s OS_PASSWORD=%s"
+              % (swift.auth_url, swift.user, swift.key))
+        print("  (or the swift CLI's: export ST_AUTH=%s ST_USER=%s ST_KEY=%s)"
+              % (swift.auth_url, swift.user, swift.key))
     sys.stdout.flush()
     stop.wait()
     if args.json:

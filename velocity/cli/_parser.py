@@ -13,11 +13,10 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE
 
 UPLOAD_NAMES = """\
 How local paths become object names:
-  a file     -> its base name          upload box ./site/index.html  ->  index.html
-  a folder   -> each file's path       upload box ./site             ->  index.html,
-                inside that folder                                       css/main.css
-  --prefix P -> P before every name    upload box ./site --prefix site/
-                                                                  ->  site/index.html
+  upload box ./site/index.html      ->  index.html     (a file: its base name)
+  upload box ./site                 ->  index.html, css/main.css
+                                        (a folder: each file's path inside it)
+  upload box ./site --prefix site/  ->  site/index.html, site/css/main.css
 
 The folder's own name is not kept, so the names never depend on how the path
 is spelt: ./site, site/, /home/me/site and ../me/site all give index.html.
@@ -244,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "velocity serve --json", parent=local)
     cmd.add_argument("--keystone", action="store_true",
                      help="also start Keystone v3 and a proxy that accepts its tokens")
+    cmd.add_argument("--port", type=int, default=None, metavar="PORT",
+                     help="the Swift proxy's port (default: a free one)")
     cmd.add_argument("--host", type=_local.host_type, default=_local.LOOPBACK,
                      help="address to listen on: %s only (the default)" % _local.LOOPBACK)
     command("demo", _local.demo,

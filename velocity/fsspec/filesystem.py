@@ -416,6 +416,9 @@ class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
             **kwargs: Any) -> Any:
         """Like fsspec's, with many objects fetched at once (``threads``)."""
         paths = self.expand_path(path, recursive=recursive)
+        if recursive:  # the pseudo-folders found on the way hold no bytes
+            folders = {self._parent(p) for p in paths}
+            paths = [p for p in paths if p not in folders]
         if len(paths) == 1 and not isinstance(path, list) and paths[0] == (
                 self._strip_protocol(path)):
             return self.cat_file(paths[0], **kwargs)
@@ -450,10 +453,12 @@ class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
             outfile = lpath
         if outfile is not None:
             return self._stream_into(rpath, outfile, callback)
-        if self.isdir(rpath):
+        info = self.info(rpath)
+        if info["type"] == "directory":
             os.makedirs(lpath, exist_ok=True)
             return None
         container, name = self._object(rpath)
+        callback.set_size(info["size"])
         lpath = os.path.abspath(os.fspath(lpath))
         folder = os.path.dirname(lpath)
         os.makedirs(folder, exist_ok=True)

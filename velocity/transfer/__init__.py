@@ -24,8 +24,9 @@ Guarantees:
   :attr:`TransferConfig.segment_threshold` are uploaded as segments into
   ``<container>_segments`` in parallel, and the static large object manifest
   is written last; if anything fails, the uploaded segments are deleted.
-  Downloads are written to a temporary file beside the destination, verified,
-  then renamed into place: a failure leaves an existing file untouched.
+  Downloads are written to a hidden partial file beside the destination,
+  verified, then renamed into place: a failure leaves an existing file
+  untouched.
 * **Nothing lands outside the destination folder**: object names with ``..``
   components, absolute paths or NUL bytes are refused with
   :class:`~velocity.errors.UnsafePath`.
@@ -34,8 +35,17 @@ Guarantees:
   download, bulk deletes.
 * **Per-item results.** Every call returns a list of :class:`TransferResult`;
   one failure never stops the other items, and none is silent.
-* **Cancellable.** :meth:`TransferManager.cancel` (from any thread) or Ctrl-C
-  stops promptly and cleans up: no partial file, no orphan segment.
+* **Cancellable, and resumable.** :meth:`TransferManager.cancel` (from any
+  thread) or Ctrl-C stops promptly.  What an interrupted transfer did (even
+  one killed with ``kill -9``) is taken up by the same call run again: a
+  download continues its hidden partial file (``Range`` + ``If-Match``, then
+  the usual verification), a segmented upload sends only the segments not
+  stored yet (:attr:`TransferConfig.resume`).
+  :meth:`TransferManager.orphans` / :meth:`TransferManager.cleanup` list and
+  remove segments of uploads never finished.
+* **Sync.** :meth:`TransferManager.sync` and :meth:`TransferManager.check`
+  compare a folder and a container (either way) from one streamed listing:
+  an unchanged tree costs listing requests only.
 """
 
 from __future__ import annotations
@@ -43,6 +53,8 @@ from __future__ import annotations
 from velocity.transfer.config import MAX_OBJECT_SIZE, TransferConfig, TransferResult
 from velocity.transfer.localfs import safe_local_path
 from velocity.transfer.manager import TransferManager
+from velocity.transfer.orphans import Orphan
+from velocity.transfer.sync import Remote, SyncResults
 
 __all__ = ["TransferConfig", "TransferManager", "TransferResult", "MAX_OBJECT_SIZE",
-           "safe_local_path"]
+           "safe_local_path", "Remote", "SyncResults", "Orphan"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, BinaryIO, Protocol, Union
+from typing import IO, Any, BinaryIO, Protocol, Union
 
 from velocity import errors
 from velocity.hashing import new_md5, unquote_etag
@@ -152,9 +152,12 @@ class Stream:
 class Spool:
     """Up to ``limit`` bytes of a :class:`Stream`, buffered (in memory up
     to 8 MiB, beyond that in a temporary file) and rewound: :attr:`file`,
-    :attr:`size`, :attr:`md5`.  ``check`` is called before every block."""
+    :attr:`size`, :attr:`md5`.  ``check`` is called before every block;
+    ``whole`` (a hash object), when given, is fed the bytes too (the MD5 of
+    a whole stream, segment after segment)."""
 
-    def __init__(self, source: Stream, limit: int, check: Callable[[], None]) -> None:
+    def __init__(self, source: Stream, limit: int, check: Callable[[], None],
+                 whole: Any = None) -> None:
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL)
         self.size = 0
         digest = new_md5()
@@ -165,6 +168,8 @@ class Spool:
                 if not data:
                     break
                 digest.update(data)
+                if whole is not None:
+                    whole.update(data)
                 self.file.write(data)
                 self.size += len(data)
         except BaseException:

@@ -5,9 +5,10 @@ segments."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -17,8 +18,9 @@ from velocity.client import SwiftClient
 from velocity.hashing import md5_of_file, unquote_etag
 from velocity.transfer.config import MAX_OBJECT_SIZE, TransferConfig, TransferResult
 
-__all__ = ["Entry", "Existing", "capabilities", "segment_size", "threshold", "use_slo",
-           "listing", "prepare_container", "inspect", "manifest_info", "same_bytes",
+__all__ = ["Entry", "Existing", "Listing", "capabilities", "bulk_size", "segment_size",
+           "threshold",
+           "use_slo", "listing", "prepare_container", "inspect", "manifest_info", "same_bytes",
            "head_into"]
 
 log = logging.getLogger("velocity")
@@ -72,6 +74,13 @@ def segment_size(client: SwiftClient, config: TransferConfig, size: int) -> int:
     return seg
 
 
+def bulk_size(client: SwiftClient) -> int | None:
+    """The most names one bulk-delete request takes, or ``None`` when the
+    cluster has no bulk-delete middleware."""
+    bulk = capabilities(client).get("bulk_delete")
+    return int(bulk.get("max_deletes_per_request", 10000)) if bulk else None
+
+
 def threshold(client: SwiftClient, config: TransferConfig) -> int:
     """Objects larger than this are segmented."""
     return min(config.segment_threshold, _max_file_size(capabilities(client)))
@@ -94,6 +103,44 @@ def listing(client: SwiftClient, container: str, prefix: str | None
                 if "name" in entry}
     except errors.NoSuchContainer:
         return None
+
+
+class Listing:
+    """A container listing streamed: up to ``lookahead`` entries are read at
+    once (so a small listing's totals are known before anything starts),
+    the rest as they are iterated, a page at a time.  A failure of the first
+    page raises from the constructor; a later one ends the iteration with
+    :attr:`error` set (what was listed so far still counts).
+
+    :raises velocity.errors.VelocityError: the listing cannot be had at all
+    """
+
+    def __init__(self, client: SwiftClient, container: str, prefix: str | None,
+                 lookahead: int = 10000) -> None:
+        self._rest = client.iter_container(container, prefix=prefix or None)
+        head = list(itertools.islice(self._rest, lookahead + 1))
+        self.complete = len(head) <= lookahead
+        self._head: list[Entry] | None = [entry for entry in head if "name" in entry]
+        #: the failure that cut the listing short, if one did
+        self.error: errors.VelocityError | None = None
+
+    def totals(self) -> tuple[int | None, int | None]:
+        """``(bytes, objects)`` of the whole listing, when it fitted in the
+        look-ahead; ``(None, None)`` otherwise."""
+        if not self.complete or self._head is None:
+            return None, None
+        return sum(int(entry.get("bytes", 0)) for entry in self._head), len(self._head)
+
+    def __iter__(self) -> Iterator[Entry]:
+        head, self._head = self._head or [], None
+        yield from head
+        del head
+        try:
+            for entry in self._rest:
+                if "name" in entry:
+                    yield entry
+        except errors.VelocityError as exc:
+            self.error = exc
 
 
 def prepare_container(client: SwiftClient, container: str, prefix: str) -> dict[str, Entry]:

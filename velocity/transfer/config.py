@@ -50,6 +50,22 @@ class TransferConfig:
         same bytes (MD5 compared, segmented objects too)
     :param changed: do not upload a file whose object has the same size and
         modification time (stored as ``X-Object-Meta-Mtime``)
+    :param resume: make interrupted transfers resumable (default ``True``).
+        A download is written to the hidden file ``.<name>.velocity-part``
+        beside its destination, with a small journal
+        ``.<name>.velocity-part.json`` (the object's ETag, size,
+        last-modified and how far each part got); when it is interrupted
+        (Ctrl-C, cancel, a connection lost for good, even ``kill -9``) both
+        stay, and the same download run again continues from there with
+        ``Range`` + ``If-Match``, then verifies the whole file as usual.  A
+        segmented upload names its segments after the file (see
+        :func:`~velocity.transfer.segments.segment_base`) and keeps the
+        finished ones when interrupted; run again, it sends only what is
+        missing.  ``False``: partial downloads and segments are removed on
+        failure, as without resume.
+    :param partial_max_age: seconds after which a download's partial file is
+        removed instead of resumed (default 7 days); see
+        :doc:`/transfer` for when.
     :param retries: how many more times a segment, byte range or download is
         tried after its data arrived damaged (checksum or length mismatch).
         Single requests are retried by the
@@ -68,6 +84,8 @@ class TransferConfig:
     skip_identical: bool = False
     changed: bool = False
     retries: int = 5
+    resume: bool = True
+    partial_max_age: float = 7 * 24 * 3600
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -76,6 +94,11 @@ class TransferConfig:
                 if not isinstance(value, bool):
                     raise errors.ConfigurationError(
                         "TransferConfig.%s must be True or False, got %r" % (item.name, value))
+            elif item.type in ("float", float):
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                    raise errors.ConfigurationError(
+                        "TransferConfig.%s must be a number of seconds >= 0, got %r"
+                        % (item.name, value))
             elif not isinstance(value, int) or isinstance(value, bool):
                 raise errors.ConfigurationError(
                     "TransferConfig.%s must be an integer, got %r" % (item.name, value))
@@ -97,11 +120,11 @@ class TransferConfig:
 
 
 def call_options(config: TransferConfig, skip_identical: bool | None = None,
-                 changed: bool | None = None,
-                 leave_segments: bool | None = None) -> TransferConfig:
+                 changed: bool | None = None, leave_segments: bool | None = None,
+                 resume: bool | None = None) -> TransferConfig:
     """``config`` with the overrides one call was given (``None``: keep)."""
     overrides = {"skip_identical": skip_identical, "changed": changed,
-                 "leave_segments": leave_segments}
+                 "leave_segments": leave_segments, "resume": resume}
     given = {name: value for name, value in overrides.items() if value is not None}
     return dataclasses.replace(config, **given) if given else config
 
@@ -111,6 +134,8 @@ class TransferResult:
     """What happened to one object.
 
     :ivar action: ``"upload"``, ``"download"``, ``"delete"`` or ``"head"``
+        (for :meth:`~velocity.transfer.TransferManager.sync`, ``"delete"``
+        of a local file has ``path`` set)
     :ivar container: the container
     :ivar name: the object name (``None`` when the failure concerns the whole
         call, e.g. a missing container)
@@ -123,6 +148,13 @@ class TransferResult:
         ``changed``)
     :ivar segments: number of segments written or read (0 for plain objects)
     :ivar headers: response headers (``head``), lower-case names
+    :ivar resumed: bytes taken over from an interrupted earlier run (a
+        download's partial file, an upload's segments already stored)
+    :ivar reason: why a sync copies or deletes it: ``"missing"`` (not at the
+        destination), ``"size"``, ``"checksum"`` or ``"mtime"`` (different),
+        ``"extra"`` (only at the destination); ``None`` outside a sync
+    :ivar dry_run: ``True`` for a record of what a dry run *would* do
+        (nothing was done)
     """
 
     action: str
@@ -136,11 +168,17 @@ class TransferResult:
     skipped: bool = False
     segments: int = 0
     headers: dict[str, str] | None = field(default=None, repr=False)
+    resumed: int = 0
+    reason: str | None = None
+    dry_run: bool = False
 
     def __str__(self) -> str:
         where = "%s/%s" % (self.container, self.name) if self.name is not None else (
             "container %s" % self.container)
         local = " (%s)" % self.path if self.path else ""
+        if self.dry_run:
+            return "would %s %s%s: %s" % (self.action, where, local, _REASONS.get(
+                self.reason or "", self.reason or "requested"))
         if not self.ok:
             error = self.error
             detail = "%s: %s" % (type(error).__name__, error) if error else "unknown error"
@@ -148,4 +186,11 @@ class TransferResult:
         if self.skipped:
             return "%s %s%s skipped: already up to date" % (self.action, where, local)
         extra = ", %d segments" % self.segments if self.segments else ""
+        if self.resumed:
+            extra += ", %d resumed" % self.resumed
         return "%s %s%s ok (%d bytes%s)" % (self.action, where, local, self.bytes, extra)
+
+
+_REASONS = {"missing": "missing at the destination", "size": "sizes differ",
+            "checksum": "contents differ (MD5)", "mtime": "modified since (size + time)",
+            "extra": "not in the source"}

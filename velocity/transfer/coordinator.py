@@ -17,6 +17,8 @@ the call runs.  It owns
   start;
 * :meth:`Coordinator.retry_damaged`: the one loop that checks for a cancel
   and sends or fetches a piece again when its data arrived damaged;
+* :func:`drive`: the loop on the caller's thread that feeds a call's tasks
+  to the object pool and delivers the workers' reports to its subscribers;
 * :class:`Cleanup`: the one place that takes back what failed or cancelled
   work left behind: the objects it stored that no visible object uses yet
   (segments, a manifest that came back wrong) and its temporary files.
@@ -24,19 +26,21 @@ the call runs.  It owns
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Generic, Protocol, TypeVar, Union
+from typing import Any, Generic, Protocol, TypeVar, Union
 
 from velocity import errors
 from velocity.client import SwiftClient, translate_error
+from velocity.progress import ProgressSubscriber
 from velocity.transfer.config import TransferConfig, TransferResult
 from velocity.transfer.delete import delete_paths
 
-__all__ = ["Coordinator", "Parts", "Cleanup", "Task"]
+__all__ = ["Coordinator", "Parts", "Cleanup", "Task", "Item", "drive", "job_tasks"]
 
 log = logging.getLogger("velocity")
 
@@ -58,6 +62,10 @@ class Task:
     def __init__(self, results: list[TransferResult], fn: Callable[[], None]) -> None:
         self.results = results
         self.fn = fn
+
+
+#: a plan item, or a job made ready for the object pool
+Item = Union[Task, TransferResult]
 
 
 class Coordinator:
@@ -294,3 +302,93 @@ class Cleanup:
             self.undo()
         else:
             self._discard()
+
+
+def drive(pool: ThreadPoolExecutor, limit: int, run: Coordinator,
+          subs: Sequence[ProgressSubscriber], items: Iterable[Item],
+          sink: Callable[[TransferResult], None] | None = None) -> list[TransferResult]:
+    """Run ``items`` (tasks, or results known already) on the object pool,
+    at most ``limit`` tasks at once, while delivering the workers' reports
+    to ``subs`` on this (the caller's) thread.  Returns every result, in the
+    order the items came; with ``sink``, each finished result is handed to
+    it instead (and none is kept here: memory stays flat however many
+    items come)."""
+    results: list[TransferResult] = []
+    keep = sink is None
+    pending = iter(items)
+    in_flight = 0
+    exhausted = False
+
+    def deliver(done: list[TransferResult]) -> None:
+        for result in done:
+            for sub in subs:
+                sub.on_object_done(result)
+            if sink is not None:
+                sink(result)
+
+    def handle(kind: str, value: object) -> None:
+        nonlocal in_flight
+        if kind == "progress":
+            for sub in subs:
+                sub.on_progress(value)  # type: ignore[arg-type]
+        else:
+            in_flight -= 1
+            deliver(value)  # type: ignore[arg-type]
+
+    try:
+        while True:
+            while not exhausted and in_flight < limit:
+                if run.cancelled.is_set():
+                    exhausted = True
+                    break
+                try:
+                    item = next(pending)
+                except StopIteration:
+                    exhausted = True
+                    break
+                if isinstance(item, TransferResult):
+                    if keep:
+                        results.append(item)
+                    deliver([item])
+                    continue
+                if keep:
+                    results.extend(item.results)
+                pool.submit(run.work, item)
+                in_flight += 1
+            if in_flight == 0:
+                break
+            try:
+                kind, value = run.events.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            handle(kind, value)
+        if run.cancelled.is_set():
+            # what never started is reported too: nothing fails silently
+            for item in pending:
+                done = [item] if isinstance(item, TransferResult) else item.results
+                if keep:
+                    results.extend(done)
+                run.fail(done, errors.TransferCancelled("cancelled before it started"))
+                deliver(done)
+    except KeyboardInterrupt:
+        run.cancel()
+        while in_flight:  # let the workers clean up before Ctrl-C propagates
+            try:
+                handle(*run.events.get(timeout=0.25))
+            except queue.Empty:
+                continue
+        raise
+    return results
+
+
+def job_tasks(container: str, items: Iterable[Any],
+              work: Callable[[Any, list[TransferResult]], None]) -> Iterator[Item]:
+    """The tasks of a plan (jobs with a ``results(container)`` method, or
+    results known already, passed through): each job runs as
+    ``work(job, its blank results)``."""
+    for item in items:
+        if isinstance(item, TransferResult):
+            yield item
+            continue
+        results = item.results(container)
+        yield Task(results, functools.partial(work, item, results))

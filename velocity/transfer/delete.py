@@ -14,6 +14,7 @@ from velocity.client import SwiftClient
 from velocity.transfer import cluster
 from velocity.transfer.cluster import Entry
 from velocity.transfer.config import TransferResult
+from velocity.transfer.plan import common_prefix, delete_plan
 
 if TYPE_CHECKING:
     from velocity.transfer.coordinator import Coordinator
@@ -31,6 +32,20 @@ class Deletes:
     def __init__(self, coordinator: Coordinator, container: str) -> None:
         self.coordinator = coordinator
         self.container = container
+
+    def plan(self, names: Sequence[str] | None, prefix: str) -> list[DeleteJob] | None:
+        """The jobs that delete ``names`` (every object under ``prefix`` when
+        ``None``; only names under it otherwise), from one listing; ``None``
+        when the container does not exist."""
+        client = self.coordinator.client
+        look = prefix if names is None else common_prefix(names)
+        listing = cluster.listing(client, self.container, look)
+        if listing is None:
+            return None
+        targets = [name for name in (listing if names is None else names)
+                   if name.startswith(prefix)]
+        return delete_plan(targets, listing, cluster.bulk_size(client),
+                           self.coordinator.config.object_threads)
 
     def run(self, job: DeleteJob, results: list[TransferResult]) -> None:
         """Delete the objects of ``job``, then their segments; fills ``results``."""

@@ -9,18 +9,21 @@ Every face uses these: the transfer engine, the asyncio ``Velocity.process``,
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import stat
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Union
 
 from velocity import errors
 
-__all__ = ["LocalFile", "walk", "safe_local_path", "relative_parts", "AtomicFile", "file_mode",
-           "PART_SUFFIX"]
+__all__ = ["LocalFile", "walk", "iter_sorted", "safe_local_path", "relative_parts",
+           "AtomicFile", "file_mode", "PART_SUFFIX"]
+
+log = logging.getLogger("velocity")
 
 PathLike = Union[str, "os.PathLike[str]"]
 #: the suffix of the hidden files downloads are written to before the rename
@@ -37,6 +40,8 @@ class LocalFile:
     size: int = 0
     mtime: float = 0.0
     error: errors.VelocityError | None = None
+    #: when the file's inode last changed (a download's rename, for one)
+    ctime: float = 0.0
 
 
 def _ignored(rel: str, patterns: Sequence[str]) -> bool:
@@ -55,7 +60,12 @@ def _entry(path: str, name: str) -> LocalFile:
     except OSError as exc:
         return LocalFile(path, name, error=errors.VelocityError(
             "cannot read %s: %s" % (path, exc.strerror)))
-    return LocalFile(path, name, info.st_size, info.st_mtime)
+    return LocalFile(path, name, info.st_size, info.st_mtime, ctime=info.st_ctime)
+
+
+def _hidden_partial(name: str) -> bool:
+    """A partial download's data or journal (see :mod:`velocity.transfer.partial`)."""
+    return name.startswith(".") and PART_SUFFIX in name
 
 
 def walk(paths: PathLike | Sequence[PathLike], object_names: Sequence[str] | None = None,
@@ -90,6 +100,8 @@ def walk(paths: PathLike | Sequence[PathLike], object_names: Sequence[str] | Non
                 rel_root = "" if rel_root == "." else rel_root.replace(os.sep, "/") + "/"
                 dirs[:] = sorted(d for d in dirs if not _ignored(rel_root + d, patterns))
                 for name in sorted(files):
+                    if _hidden_partial(name):
+                        continue  # a download in progress (or to resume), never uploaded
                     rel = rel_root + name
                     full = os.path.join(root, name)
                     if not _ignored(rel, patterns) and os.path.isfile(full):
@@ -107,6 +119,43 @@ def walk(paths: PathLike | Sequence[PathLike], object_names: Sequence[str] | Non
             found.append(LocalFile(path, prefix + (given or os.path.basename(path)),
                                    error=errors.VelocityError("%s does not exist" % path)))
     return found
+
+
+def iter_sorted(root: str, ignore: Iterable[str] = ()) -> Iterator[LocalFile]:
+    """Every regular file under the folder ``root``, named by its POSIX
+    path relative to it, in the order of those names (code point order, as
+    Swift sorts a listing), one folder in memory at a time; ``ignore`` as
+    for :func:`walk`, and partial downloads are left out.  A folder that
+    cannot be read is skipped (logged); a missing ``root`` gives nothing."""
+    patterns = tuple(ignore)
+
+    def folder(path: str, rel_root: str) -> Iterator[LocalFile]:
+        try:
+            with os.scandir(path) as scan:
+                entries = list(scan)
+        except OSError as exc:
+            if rel_root:
+                log.warning("cannot read the folder %s: %s", path, exc.strerror)
+            return
+        keyed = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            # a folder's files all start with "name/": sort it by that key
+            keyed.append((entry.name + "/" if is_dir else entry.name, is_dir, entry))
+        keyed.sort(key=lambda item: item[0])
+        for _, is_dir, entry in keyed:
+            rel = rel_root + entry.name
+            if _ignored(rel, patterns):
+                continue
+            if is_dir:
+                yield from folder(entry.path, rel + "/")
+            elif not _hidden_partial(entry.name) and entry.is_file():
+                yield _entry(entry.path, rel)
+
+    return folder(root, "")
 
 
 def relative_parts(name: str, what: str) -> list[str]:

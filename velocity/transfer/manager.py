@@ -12,32 +12,33 @@ cancellation and the clean-up after a failure.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
-import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, TypeVar, Union
+from typing import Protocol, TypeVar
 
 from velocity import errors
 from velocity.auth import Credentials
 from velocity.client import SwiftClient
 from velocity.names import check_container_name, check_object_name
 from velocity.progress import ProgressSubscriber, TqdmProgress
-from velocity.transfer import cluster, plan, upload
+from velocity.transfer import cluster, plan, sync, upload
 from velocity.transfer.bodies import ByteSource, Stream
 from velocity.transfer.config import WINDOW, TransferConfig, TransferResult, call_options
-from velocity.transfer.coordinator import Coordinator, Task
+from velocity.transfer.coordinator import Coordinator, Item, Task, drive, job_tasks
 from velocity.transfer.delete import Deletes
 from velocity.transfer.download import Downloads
 from velocity.transfer.localfs import PathLike
+from velocity.transfer.orphans import Orphan, find_orphans, removal
+from velocity.transfer.partial import Partials
+from velocity.transfer.sync import Location, SyncResults
 
 __all__ = ["TransferManager", "SupportsClient"]
 
 J = TypeVar("J", plan.UploadJob, plan.DownloadJob, plan.DeleteJob)
-#: a plan item, or a job made ready for the object pool
-Item = Union[Task, TransferResult]
 
 
 class SupportsClient(Protocol):
@@ -112,9 +113,10 @@ class TransferManager:
     def cancel(self) -> None:
         """Stop every running call of this manager (callable from any thread).
 
-        Running items stop at their next block of data and clean up: partial
-        downloads are removed, uploaded segments of unfinished objects are
-        deleted.  The interrupted calls return, with
+        Running items stop at their next block of data.  Partial downloads
+        (hidden) and finished segments of unfinished uploads stay for the
+        same call run again (removed without :attr:`TransferConfig.resume`).
+        The interrupted calls return, with
         :class:`~velocity.errors.TransferCancelled` as the error of every item
         that did not finish.
         """
@@ -166,25 +168,17 @@ class TransferManager:
         for sub in subs:
             sub.on_done()
 
-    def _drive(self, run: Coordinator, subs: list[ProgressSubscriber],
-               items: Iterable[Item]) -> list[TransferResult]:
-        return _drive(self._pools()[0], self.config.object_threads * WINDOW, run, subs, items)
+    def _drive(self, run: Coordinator, subs: list[ProgressSubscriber], items: Iterable[Item],
+               sink: Callable[[TransferResult], None] | None = None) -> list[TransferResult]:
+        return drive(self._pools()[0], self.config.object_threads * WINDOW, run, subs, items,
+                     sink)
 
     def _execute(self, run: Coordinator, subs: list[ProgressSubscriber], container: str,
                  items: Iterable[J | TransferResult],
                  work: Callable[[J, list[TransferResult]], None]) -> list[TransferResult]:
         """Run a plan: each job as ``work(job, its blank results)`` on the
         object pool; results known already are passed through."""
-
-        def tasks() -> Iterable[Item]:
-            for item in items:
-                if isinstance(item, TransferResult):
-                    yield item
-                    continue
-                results = item.results(container)
-                yield Task(results, functools.partial(work, item, results))
-
-        return self._drive(run, subs, tasks())
+        return self._drive(run, subs, job_tasks(container, items, work))
 
     # -- upload ---------------------------------------------------------------------
 
@@ -194,7 +188,8 @@ class TransferManager:
                subscribers: Iterable[ProgressSubscriber] | None = None,
                progress: bool = False, headers: dict[str, str] | None = None,
                skip_identical: bool | None = None, changed: bool | None = None,
-               leave_segments: bool | None = None) -> list[TransferResult]:
+               leave_segments: bool | None = None, resume: bool | None = None
+               ) -> list[TransferResult]:
         """Upload files and whole folders to ``container`` (created when missing).
 
         :param paths: a file or folder, or a list of them.  A file becomes the
@@ -208,12 +203,12 @@ class TransferManager:
         :param subscribers: :class:`~velocity.progress.ProgressSubscriber`\\ s
         :param progress: show a ``tqdm`` progress bar
         :param headers: extra headers for every object (e.g. ``X-Object-Meta-*``)
-        :param skip_identical: / :param changed: / :param leave_segments:
-            override the :class:`TransferConfig` values for this call
+        :param skip_identical: / :param changed: / :param leave_segments: /
+            :param resume: override the :class:`TransferConfig` values
         :returns: one :class:`TransferResult` per file
         """
         check_container_name(container)
-        config = call_options(self.config, skip_identical, changed, leave_segments)
+        config = call_options(self.config, skip_identical, changed, leave_segments, resume)
         items = plan.upload_plan(container, paths, object_names, prefix, ignore)
         run, subs = self._start(config, subscribers, progress, "upload")
         try:
@@ -272,7 +267,7 @@ class TransferManager:
                  out_dir: PathLike = ".", prefix: str | None = None,
                  remove_prefix: bool = False, skip_identical: bool = False, *,
                  subscribers: Iterable[ProgressSubscriber] | None = None,
-                 progress: bool = False) -> list[TransferResult]:
+                 progress: bool = False, resume: bool | None = None) -> list[TransferResult]:
         """Download objects into ``out_dir`` (object ``a/b.txt`` becomes
         ``out_dir/a/b.txt``).
 
@@ -282,40 +277,36 @@ class TransferManager:
         :param remove_prefix: leave ``prefix`` out of the local paths
         :param skip_identical: do not download an object whose local file
             already holds the same bytes (MD5 compared)
+        :param resume: override :attr:`TransferConfig.resume` for this call
         :returns: one :class:`TransferResult` per object; a name that would
             land outside ``out_dir`` fails with
             :class:`~velocity.errors.UnsafePath`
 
-        Each file is written to a temporary file in its destination folder,
-        verified, then renamed into place; large objects are fetched as
-        parallel byte ranges (per segment for static large objects).
+        Each file is written to a hidden partial file in its destination
+        folder, verified, then renamed into place; large objects come as
+        parallel byte ranges (per segment for static large objects).  An
+        interrupted download leaves its partial file for the same call run
+        again (:attr:`TransferConfig.resume`).  The listing is streamed;
+        progress totals are given when it holds at most 10,000 objects.
         """
         check_container_name(container)
         out = os.path.abspath(os.fspath(out_dir))
         prefix = prefix or ""
-        run, subs = self._start(self.config, subscribers, progress, "download")
+        config = call_options(self.config, resume=resume)
+        run, subs = self._start(config, subscribers, progress, "download")
         try:
-            total: int | None = None
-            entries: list[tuple[str, cluster.Entry | None]]
-            if names is None:
-                try:
-                    listing = list(self.client.iter_container(container, prefix=prefix or None))
-                except errors.VelocityError as exc:
-                    for sub in subs:
-                        sub.on_start(0, 0)
-                    return self._drive(run, subs, [
-                        TransferResult("download", container, None, out, error=exc)])
-                listed = [entry for entry in listing if "name" in entry]
-                entries = [(entry["name"], entry) for entry in listed]
-                total = sum(int(entry.get("bytes", 0)) for entry in listed)
-            else:
-                names = [names] if isinstance(names, str) else names
-                entries = [(name, None) for name in names if name.startswith(prefix)]
+            downloads = Downloads(run, container, skip_identical,
+                                  Partials(config.partial_max_age) if config.resume else None)
+            try:
+                total, count, items = downloads.items(names, out, prefix, remove_prefix)
+            except errors.VelocityError as exc:
+                for sub in subs:
+                    sub.on_start(0, 0)
+                return self._drive(run, subs, [
+                    TransferResult("download", container, None, out, error=exc)])
             for sub in subs:
-                sub.on_start(total, len(entries))
+                sub.on_start(total, count)
             os.makedirs(out, exist_ok=True)
-            items = plan.download_plan(container, entries, out, prefix, remove_prefix)
-            downloads = Downloads(run, container, skip_identical)
             return self._execute(run, subs, container, items, downloads.run)
         finally:
             self._finish(run, subs)
@@ -333,28 +324,19 @@ class TransferManager:
         :returns: one :class:`TransferResult` per object
         """
         check_container_name(container)
-        prefix = prefix or ""
         run, subs = self._start(self.config, subscribers, progress, "delete")
         try:
-            if isinstance(names, str):
-                names = [names]
-            look = prefix if names is None else plan.common_prefix(names)
-            listing = cluster.listing(self.client, container, look)
-            if listing is None:
-                for sub in subs:
-                    sub.on_start(None, 0)
+            deletes = Deletes(run, container)
+            jobs = deletes.plan([names] if isinstance(names, str) else names, prefix or "")
+            for sub in subs:
+                sub.on_start(None, sum(len(job.results(container)) for job in jobs)
+                             if jobs is not None else 0)
+            if jobs is None:
                 return self._drive(run, subs, [TransferResult(
                     "delete", container, None, error=errors.NoSuchContainer(
                         "no container %r" % container, status=404, method="GET",
                         path="/" + container))])
-            targets = [name for name in (listing if names is None else names)
-                       if name.startswith(prefix)]
-            for sub in subs:
-                sub.on_start(None, len(targets))
-            bulk = cluster.capabilities(self.client).get("bulk_delete")
-            bulk_size = int(bulk.get("max_deletes_per_request", 10000)) if bulk else None
-            jobs = plan.delete_plan(targets, listing, bulk_size, self.config.object_threads)
-            return self._execute(run, subs, container, jobs, Deletes(run, container).run)
+            return self._execute(run, subs, container, jobs, deletes.run)
         finally:
             self._finish(run, subs)
 
@@ -365,18 +347,95 @@ class TransferManager:
         (``bytes``), ``etag`` and ``headers``; a missing one fails with
         :class:`~velocity.errors.NoSuchObject`."""
         check_container_name(container)
-        if isinstance(names, str):
-            names = [names]
+        names = [names] if isinstance(names, str) else names
         run, subs = self._start(self.config, subscribers, progress, "head")
         try:
             for sub in subs:
                 sub.on_start(None, len(names))
-            tasks = []
-            for name in names:
-                result = TransferResult("head", container, name)
-                tasks.append(Task([result], functools.partial(cluster.head_into,
-                                                              self.client, result)))
-            return self._drive(run, subs, tasks)
+            results = [TransferResult("head", container, name) for name in names]
+            return self._drive(run, subs, [Task([r], functools.partial(
+                cluster.head_into, self.client, r)) for r in results])
+        finally:
+            self._finish(run, subs)
+
+    # -- sync, check, orphan segments ---------------------------------------------------
+
+    def sync(self, src: Location, dst: Location, *, delete: bool = False,
+             dry_run: bool = False, changed: bool = False, ignore: Iterable[str] = (),
+             headers: dict[str, str] | None = None, resume: bool | None = None,
+             subscribers: Iterable[ProgressSubscriber] | None = None,
+             progress: bool = False) -> SyncResults:
+        """Make ``dst`` hold what ``src`` holds: a local folder and a
+        :class:`~velocity.transfer.sync.Remote` (container and prefix), in
+        either order.
+
+        Copies what is missing at ``dst`` or different (size and MD5; with
+        ``changed``, size and time, reading no file); with ``delete``,
+        removes from ``dst`` what ``src`` lacks, once the comparison is
+        complete.  Memory stays flat and an unchanged tree costs listing
+        requests only (see :mod:`velocity.transfer.sync`).
+
+        :param dry_run: change nothing; the records say what would be done
+        :param ignore: ``fnmatch`` patterns of relative paths or base names
+            left alone on both sides (never copied, never deleted)
+        :param headers: / :param resume: as for :meth:`upload`
+        :returns: a :class:`~velocity.transfer.sync.SyncResults`: one
+            :class:`TransferResult` per object copied or deleted (or failed),
+            and the count of those ``unchanged``
+        """
+        root, remote, upward = sync.locations(src, dst)
+        check_container_name(remote.container)
+        config = call_options(self.config, skip_identical=False, changed=False, resume=resume)
+        results = SyncResults(dry_run)
+        run, subs = self._start(config, subscribers, progress, "sync")
+        try:
+            for sub in subs:
+                sub.on_start(None, None)
+            self._drive(run, subs, sync.sync_tasks(
+                run, root, remote, upward, delete=delete, dry_run=dry_run, changed=changed,
+                ignore=ignore, headers=headers), sink=results.add)
+            return results.finish()
+        finally:
+            self._finish(run, subs)
+
+    def check(self, src: Location, dst: Location, *, changed: bool = False,
+              ignore: Iterable[str] = ()) -> SyncResults:
+        """The differences between ``src`` and ``dst``, changing nothing (a
+        dry run of ``sync(src, dst, delete=True)``): empty when they hold
+        the same files, else a record per difference (see its ``reason``)
+        and per failure (``ok`` false)."""
+        return self.sync(src, dst, delete=True, dry_run=True, changed=changed, ignore=ignore)
+
+    def orphans(self, container: str, *, older_than: float = 0.0) -> list[Orphan]:
+        """The segments in ``<container>_segments`` that no manifest in
+        ``container`` uses (uploads never finished, old segments left with
+        ``leave_segments``), written more than ``older_than`` seconds ago.
+
+        :raises velocity.errors.VelocityError: a listing or manifest could
+            not be read (then nothing can be called an orphan)
+        """
+        check_container_name(container)
+        return list(find_orphans(self.client, container, self._pools()[0], older_than))
+
+    def cleanup(self, container: str, yes: bool = False, *, older_than: float = 0.0,
+                subscribers: Iterable[ProgressSubscriber] | None = None,
+                progress: bool = False) -> list[TransferResult]:
+        """Remove the :meth:`orphans` of ``container``, only when ``yes``;
+        without it, return what would be removed (records with ``dry_run``
+        set).  One record per segment (``reason`` ``"orphan"``).
+
+        :raises velocity.errors.VelocityError: as :meth:`orphans`
+        """
+        found = self.orphans(container, older_than=older_than)
+        if not yes:
+            return [orphan.record() for orphan in found]
+        config = dataclasses.replace(self.config, leave_segments=True)
+        run, subs = self._start(config, subscribers, progress, "cleanup")
+        try:
+            for sub in subs:
+                sub.on_start(sum(o.bytes for o in found), len(found))
+            jobs, work = removal(run, container + "_segments", found)
+            return self._execute(run, subs, container + "_segments", jobs, work)
         finally:
             self._finish(run, subs)
 
@@ -388,71 +447,3 @@ class TransferManager:
         except (errors.NoSuchObject, errors.NoSuchContainer):
             return False
         return True
-
-
-def _drive(pool: ThreadPoolExecutor, limit: int, run: Coordinator,
-           subs: list[ProgressSubscriber], items: Iterable[Item]) -> list[TransferResult]:
-    """Run ``items`` (tasks, or results known already) on the object pool,
-    at most ``limit`` tasks at once, while delivering the workers' reports
-    to ``subs`` on this (the caller's) thread.  Returns every result, in the
-    order the items came."""
-    results: list[TransferResult] = []
-    pending = iter(items)
-    in_flight = 0
-    exhausted = False
-
-    def deliver(done: list[TransferResult]) -> None:
-        for result in done:
-            for sub in subs:
-                sub.on_object_done(result)
-
-    def handle(kind: str, value: object) -> None:
-        nonlocal in_flight
-        if kind == "progress":
-            for sub in subs:
-                sub.on_progress(value)  # type: ignore[arg-type]
-        else:
-            in_flight -= 1
-            deliver(value)  # type: ignore[arg-type]
-
-    try:
-        while True:
-            while not exhausted and in_flight < limit:
-                if run.cancelled.is_set():
-                    exhausted = True
-                    break
-                try:
-                    item = next(pending)
-                except StopIteration:
-                    exhausted = True
-                    break
-                if isinstance(item, TransferResult):
-                    results.append(item)
-                    deliver([item])
-                    continue
-                results.extend(item.results)
-                pool.submit(run.work, item)
-                in_flight += 1
-            if in_flight == 0:
-                break
-            try:
-                kind, value = run.events.get(timeout=0.25)
-            except queue.Empty:
-                continue
-            handle(kind, value)
-        if run.cancelled.is_set():
-            # what never started is reported too: nothing fails silently
-            for item in pending:
-                done = [item] if isinstance(item, TransferResult) else item.results
-                results.extend(done)
-                run.fail(done, errors.TransferCancelled("cancelled before it started"))
-                deliver(done)
-    except KeyboardInterrupt:
-        run.cancel()
-        while in_flight:  # let the workers clean up before Ctrl-C propagates
-            try:
-                handle(*run.events.get(timeout=0.25))
-            except queue.Empty:
-                continue
-        raise
-    return results

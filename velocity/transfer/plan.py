@@ -12,7 +12,7 @@ processes; the :class:`~velocity.transfer.TransferManager` executes it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -22,7 +22,7 @@ from velocity.transfer.config import TransferResult
 from velocity.transfer.localfs import PathLike, safe_local_path, walk
 
 __all__ = ["UploadJob", "DownloadJob", "DeleteJob", "Job", "upload_plan", "download_plan",
-           "delete_plan", "common_prefix"]
+           "iter_download_plan", "delete_plan", "common_prefix"]
 
 
 @dataclass
@@ -93,14 +93,20 @@ def download_plan(container: str, entries: Iterable[tuple[str, Entry | None]], o
     ``out_dir`` (without ``prefix`` when ``remove_prefix``); a name that
     would land outside ``out_dir`` is a failed result
     (:class:`~velocity.errors.UnsafePath`)."""
-    plan: list[DownloadJob | TransferResult] = []
+    return list(iter_download_plan(container, entries, out_dir, prefix, remove_prefix))
+
+
+def iter_download_plan(container: str, entries: Iterable[tuple[str, Entry | None]],
+                       out_dir: str, prefix: str, remove_prefix: bool
+                       ) -> Iterator[DownloadJob | TransferResult]:
+    """:func:`download_plan`, one item at a time as ``entries`` come (a
+    listing streamed through it is never held whole)."""
     for name, entry in entries:
         local = name[len(prefix):] if remove_prefix and prefix else name
         try:
-            plan.append(DownloadJob(name, safe_local_path(out_dir, local), entry))
+            yield DownloadJob(name, safe_local_path(out_dir, local), entry)
         except errors.UnsafePath as exc:
-            plan.append(TransferResult("download", container, name, None, error=exc))
-    return plan
+            yield TransferResult("download", container, name, None, error=exc)
 
 
 def delete_plan(targets: Sequence[str], listing: dict[str, Entry], bulk_size: int | None,

@@ -2,10 +2,24 @@
 parallel from a file, one after the other from a stream), then the manifest,
 written last, so that no half object is ever visible.
 
-A segment is registered with the work's :class:`~velocity.transfer.coordinator.Cleanup`
-before it is sent: a failure or a cancel deletes every segment that may be
-stored.  A manifest PUT that fails (or whose answer is lost) is looked at
-before anything is deleted: see :func:`_after_failed_manifest`.
+A file's segments are named after the file (:func:`segment_base`: its name,
+size, modification time and the segment size), so an upload that was
+interrupted (Ctrl-C, ``kill -9``, a lost connection) is taken up by the next
+run: one listing of the segment container under that base tells what is
+stored, and only the segments missing or whose ETag differs from the MD5 of
+the local bytes are sent again.  Finished segments therefore stay when an
+upload fails or is cancelled (see :mod:`velocity.transfer.orphans` for
+listing and removing those of uploads never finished); a segment Swift
+stored with the wrong data goes at once.  Without
+:attr:`~velocity.transfer.TransferConfig.resume`, and for streams, segments
+get unique names and every one that may be stored is registered with the
+work's :class:`~velocity.transfer.coordinator.Cleanup` before it is sent, so
+a failure or a cancel deletes them.
+
+The MD5 of the whole content goes into the manifest's metadata
+(:data:`CONTENT_MD5`), since a large object's ETag is not its content's MD5.
+A manifest PUT that fails (or whose answer is lost) is looked at before
+anything is deleted: see :func:`_after_failed_manifest`.
 """
 
 from __future__ import annotations
@@ -13,20 +27,48 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 import time
-from typing import NamedTuple
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from velocity import errors
-from velocity.hashing import manifest_etag, unquote_etag
+from velocity.hashing import BLOCK, manifest_etag, new_md5, unquote_etag
 from velocity.transfer import cluster
 from velocity.transfer.bodies import FileSlice, Spool, Stream, check_etag
 from velocity.transfer.config import TransferResult
 from velocity.transfer.coordinator import Cleanup, Coordinator, Parts
 
-__all__ = ["Segment", "upload_file", "upload_stream"]
+__all__ = ["Segment", "segment_base", "segment_name", "segment_digests", "upload_file",
+           "upload_stream", "CONTENT_MD5"]
 
 log = logging.getLogger("velocity")
+
+#: the metadata header holding the MD5 of a large object's whole content
+#: (openstacksdk's name for it, so either tool recognises the other's uploads)
+CONTENT_MD5 = "X-Object-Meta-X-Sdk-Md5"
+
+
+def segment_base(name: str, size: int, mtime: float, segment_size: int,
+                 use_slo: bool = True) -> str:
+    """The deterministic prefix of the segments of a file uploaded as
+    ``name``: ``"<name>/slo/<mtime>/<size>/<segment_size>/"`` (``dlo`` instead
+    of ``slo`` for a dynamic large object), with ``mtime`` written with six
+    decimals, as the ``swift`` command line tool does.
+
+    The same file (same size and modification time) uploaded with the same
+    segment size always gets the same names, which is what lets an
+    interrupted upload be resumed by another run (or another machine).
+    """
+    return "%s/%s/%.6f/%d/%d/" % (name, "slo" if use_slo else "dlo", mtime, size, segment_size)
+
+
+def segment_name(base: str, index: int) -> str:
+    """The name of segment ``index`` (from 0) under ``base`` (see
+    :func:`segment_base`): ``base`` followed by the index on 8 digits."""
+    return "%s%08d" % (base, index)
 
 
 class Segment(NamedTuple):
@@ -39,53 +81,168 @@ class Segment(NamedTuple):
 
 class _Target:
     """Where the segments of one large object go, and how they are named:
-    ``<name>/<slo|dlo>/<time>/<size>/<segment size>/<8-digit index>``."""
+    ``<base><8-digit index>`` in ``<container>_segments``."""
 
-    def __init__(self, coordinator: Coordinator, container: str, name: str,
-                 size: int | None, seg_size: int, slo: bool) -> None:
+    def __init__(self, container: str, name: str, base: str, slo: bool) -> None:
         self.container = container
         self.name = name
         self.slo = slo
         self.seg_container = container + "_segments"
-        coordinator.client.call("put_container", self.seg_container)
-        self.base = "%s/%s/%.6f/%s/%d/" % (name, "slo" if slo else "dlo", time.time(),
-                                           "unknown" if size is None else size, seg_size)
+        self.base = base
+
+    @classmethod
+    def unique(cls, coordinator: Coordinator, container: str, name: str, size: int | None,
+               seg_size: int, slo: bool) -> _Target:
+        """Names never used before (the time in them), the segment container
+        made when missing: for streams, and uploads without resume."""
+        base = "%s/%s/%.6f/%s/%d/" % (name, "slo" if slo else "dlo", time.time(),
+                                      "unknown" if size is None else size, seg_size)
+        target = cls(container, name, base, slo)
+        coordinator.client.call("put_container", target.seg_container)
+        return target
 
     def segment(self, index: int) -> str:
         """The name of segment ``index``."""
-        return "%s%08d" % (self.base, index)
+        return segment_name(self.base, index)
 
     def path(self, seg_name: str) -> str:
         """``/<segment container>/<seg_name>``."""
         return "/%s/%s" % (self.seg_container, seg_name)
 
+    def stored(self, coordinator: Coordinator) -> dict[str, cluster.Entry]:
+        """What is stored under the base already (one listing; the segment
+        container is made when missing)."""
+        client = coordinator.client
+        try:
+            return {entry["name"]: entry
+                    for entry in client.iter_container(self.seg_container, prefix=self.base)
+                    if "name" in entry}
+        except errors.NoSuchContainer:
+            client.call("put_container", self.seg_container)
+            return {}
+
+
+def segment_digests(path: str, size: int, seg_size: int, check: Any,
+                    whole: Any = None) -> Iterator[str]:
+    """The MD5 of each ``seg_size`` piece of the first ``size`` bytes of a
+    file, read once in order; ``whole`` (a hash object) is fed every byte
+    too.  ``check`` is called before every block.
+
+    :raises velocity.errors.IncompleteSend: the file is shorter than ``size``
+    """
+    with open(path, "rb") as handle:
+        for offset in range(0, size, seg_size):
+            part, left = new_md5(), min(seg_size, size - offset)
+            while left > 0:
+                check()
+                data = handle.read(min(4 * BLOCK, left))
+                if not data:
+                    raise errors.IncompleteSend("%s shrank while it was being read" % path)
+                part.update(data)
+                if whole is not None:
+                    whole.update(data)
+                left -= len(data)
+            yield part.hexdigest()
+
+
+class _FileHasher(threading.Thread):
+    """Reads a file once, in order, on a thread of its own: the MD5 of each
+    segment (:meth:`segment`, to compare with what is stored) and of the
+    whole file (:meth:`whole`, stored with the manifest).  ``check`` is
+    called before every block (a cancel, a failed part)."""
+
+    def __init__(self, path: str, size: int, seg_size: int, check: Any) -> None:
+        super().__init__(name="velocity-hash", daemon=True)
+        self.path, self.size, self.seg_size, self.check = path, size, seg_size, check
+        self._segments: list[Future[str]] = [Future() for _ in range(0, size, seg_size)]
+        self._whole: Future[str] = Future()
+
+    def run(self) -> None:
+        whole = new_md5()
+        try:
+            digests = segment_digests(self.path, self.size, self.seg_size, self.check, whole)
+            for future, digest in zip(self._segments, digests):
+                future.set_result(digest)
+            self._whole.set_result(whole.hexdigest())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+            for future in [*self._segments, self._whole]:
+                if not future.done():
+                    future.set_exception(exc)
+
+    def segment(self, index: int) -> str:
+        """The MD5 of segment ``index`` of the local file."""
+        return self._segments[index].result()
+
+    def whole(self) -> str:
+        """The MD5 of the whole local file."""
+        return self._whole.result()
+
 
 def upload_file(coordinator: Coordinator, container: str, name: str, path: str, size: int,
-                headers: dict[str, str], result: TransferResult, slo: bool) -> set[str]:
+                mtime: float, headers: dict[str, str], result: TransferResult, slo: bool,
+                live: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
     """Upload a large file as segments, in parallel, then its manifest.
+
+    With :attr:`~velocity.transfer.TransferConfig.resume`, the segments get
+    the file's deterministic names and those already stored with the right
+    ETag are not sent again, unless the object being replaced (its segment
+    paths ``live``) uses them: then fresh names, so that no visible object
+    ever has a segment changed under it.
 
     :returns: the paths of the segments the object now uses (to be kept when
         the old ones are removed)
     """
     seg_size = cluster.segment_size(coordinator.client, coordinator.config, size)
-    target = _Target(coordinator, container, name, size, seg_size, slo)
+    resume = coordinator.config.resume
+    base = segment_base(name, size, mtime, seg_size, slo)
+    stored: dict[str, cluster.Entry] = {}
+    if resume and not any(p.startswith("/%s_segments/%s" % (container, base)) for p in live):
+        target = _Target(container, name, base, slo)
+        stored = target.stored(coordinator)
+    else:
+        resume = False
+        target = _Target.unique(coordinator, container, name, size, seg_size, slo)
     with coordinator.cleanup() as cleanup:
         parts: Parts[Segment] = coordinator.parts()
+        hasher = _FileHasher(path, size, seg_size, parts.check)
+        hasher.start()
+        reused: list[int] = []
         for index, offset in enumerate(range(0, size, seg_size)):
-            parts.submit(_put_file_segment, coordinator, parts, cleanup, target,
-                         target.segment(index), path, offset, min(seg_size, size - offset))
-        segments = parts.wait()
-        _commit_manifest(coordinator, cleanup, target, segments, headers, result)
+            seg_name = target.segment(index)
+            parts.submit(_file_segment, coordinator, parts, cleanup, target, seg_name, path,
+                         offset, min(seg_size, size - offset), resume, stored.get(seg_name),
+                         functools.partial(hasher.segment, index), reused)
+        try:
+            segments = parts.wait()
+        finally:
+            hasher.join()
+        result.resumed = sum(reused)
+        headers = dict(headers)
+        headers[CONTENT_MD5] = hasher.whole()
+        _commit_manifest(coordinator, cleanup, target, segments, headers, result, resume)
     return {target.path(seg.name) for seg in segments}
 
 
-def _put_file_segment(coordinator: Coordinator, parts: Parts[Segment], cleanup: Cleanup,
-                      target: _Target, seg_name: str, path: str, offset: int,
-                      length: int) -> Segment:
+def _file_segment(coordinator: Coordinator, parts: Parts[Segment], cleanup: Cleanup,
+                  target: _Target, seg_name: str, path: str, offset: int, length: int,
+                  resume: bool, stored: cluster.Entry | None, local_md5: Any,
+                  reused: list[int]) -> Segment:
+    """One segment: taken as it is when stored with the MD5 of the local
+    bytes, else sent (and checked against the ETag Swift answers)."""
+    if stored is not None and int(stored.get("bytes", -1)) == length:
+        md5 = local_md5()
+        if stored.get("hash") == md5:
+            parts.check()
+            coordinator.progress(length)
+            reused.append(length)
+            return Segment(seg_name, md5, length)
+        log.info("segment %s differs from the local bytes; sending it again",
+                 target.path(seg_name))
     checksum = coordinator.config.checksum
 
     def attempt() -> Segment:
-        cleanup.stored(target.path(seg_name))
+        if not resume:
+            cleanup.stored(target.path(seg_name))
         # hashed while it is sent, checked against the ETag Swift computed: a
         # segment is invisible until the manifest names it, so a bad one is
         # simply sent again (one read of the file instead of two)
@@ -95,7 +252,11 @@ def _put_file_segment(coordinator: Coordinator, parts: Parts[Segment], cleanup: 
             returned = coordinator.client.call("put_object_stream", target.seg_container,
                                                seg_name, reader, length)
         etag = reader.md5()
-        check_etag(etag, returned, target.seg_container, seg_name)
+        try:
+            check_etag(etag, returned, target.seg_container, seg_name)
+        except errors.ChecksumMismatch:
+            cleanup.stored(target.path(seg_name))  # wrong data: it goes, resumable or not
+            raise
         return Segment(seg_name, unquote_etag(returned) or etag or "", length)
 
     return coordinator.retry_damaged("segment %s" % target.path(seg_name), attempt,
@@ -104,15 +265,18 @@ def _put_file_segment(coordinator: Coordinator, parts: Parts[Segment], cleanup: 
 
 def upload_stream(coordinator: Coordinator, container: str, name: str, source: Stream,
                   size: int | None, first: Spool, headers: dict[str, str],
-                  result: TransferResult) -> set[str]:
+                  result: TransferResult, whole: Any) -> set[str]:
     """Upload a stream as segments of ``first.size`` bytes as it comes
-    (``first`` holds its first segment), then the manifest.
+    (``first`` holds its first segment), then the manifest.  ``whole`` is
+    the hash object every spool of the stream feeds (its MD5 is stored with
+    the manifest).  A stream cannot be resumed: its segments get unique
+    names and go if the upload fails.
 
     :returns: the paths of the segments the object now uses
     """
     slo = cluster.use_slo(coordinator.client, coordinator.config)
     seg_size = first.size
-    target = _Target(coordinator, container, name, size, seg_size, slo)
+    target = _Target.unique(coordinator, container, name, size, seg_size, slo)
     segments: list[Segment] = []
     with coordinator.cleanup() as cleanup:
         spool = first
@@ -126,12 +290,14 @@ def upload_stream(coordinator: Coordinator, container: str, name: str, source: S
             spool.discard()
             if spool.size < seg_size or source.at_end():
                 break
-            spool = cleanup.temp(Spool(source, seg_size, coordinator.check))
+            spool = cleanup.temp(Spool(source, seg_size, coordinator.check, whole))
         total = sum(seg.size for seg in segments)
         if size is not None and total != size:
             raise errors.IncompleteSend("the stream gave %d bytes, not the %d announced"
                                         % (total, size))
-        _commit_manifest(coordinator, cleanup, target, segments, headers, result)
+        headers = dict(headers)
+        headers[CONTENT_MD5] = whole.hexdigest()
+        _commit_manifest(coordinator, cleanup, target, segments, headers, result, False)
     return {target.path(seg.name) for seg in segments}
 
 
@@ -147,10 +313,11 @@ def _put_spool(coordinator: Coordinator, target: _Target, seg_name: str,
 
 def _commit_manifest(coordinator: Coordinator, cleanup: Cleanup, target: _Target,
                      segments: list[Segment], headers: dict[str, str],
-                     result: TransferResult) -> None:
+                     result: TransferResult, resumable: bool) -> None:
     """Write the manifest: the object becomes visible.  If that fails, never
     leave a visible object whose segments are gone (see
-    :func:`_after_failed_manifest`)."""
+    :func:`_after_failed_manifest`); segments of a ``resumable`` upload stay
+    for the next run unless the manifest came back wrong."""
     client = coordinator.client
     container, name = target.container, target.name
     paths = [target.path(seg.name) for seg in segments]
@@ -176,6 +343,9 @@ def _commit_manifest(coordinator: Coordinator, cleanup: Cleanup, target: _Target
             etag = None
     except errors.ChecksumMismatch:
         # stored, but not what was sent: it goes with its segments
+        if resumable:
+            for path in paths:
+                cleanup.stored(path)
         cleanup.stored("/%s/%s" % (container, name))
         raise
     except BaseException:
@@ -193,7 +363,8 @@ def _after_failed_manifest(coordinator: Coordinator, cleanup: Cleanup, target: _
                            expected: str | None, dlo_manifest: str) -> bool:
     """The manifest PUT failed, or its answer was lost.  Look: if this
     manifest is in place after all, the upload succeeded (``True``); if it
-    is not, the segments go (``False``, and the failure deletes them); if
+    is not, the segments go (``False``, and the failure deletes those
+    registered with ``cleanup``: a resumable upload's stay); if
     the object cannot be looked at, the segments are kept, unseen garbage
     rather than a visible object with missing parts (``False``)."""
     container, name = target.container, target.name

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 
 from velocity import errors
-from velocity.hashing import md5_hex, md5_of_file, unquote_etag
+from velocity.hashing import md5_hex, md5_of_file, new_md5, unquote_etag
 from velocity.transfer import cluster, segments
 from velocity.transfer.bodies import FileSlice, Spool, Stream, check_etag
 from velocity.transfer.cluster import Entry, Existing
@@ -43,19 +43,28 @@ class FileUploads:
 
         :raises velocity.errors.VelocityError: when neither works
         """
+        self.existing = cluster.prepare_container(self.coordinator.client, self.container,
+                                                  common_prefix(names))
+        self.configure()
+
+    def configure(self) -> None:
+        """Learn the cluster's limits (no listing: :meth:`prepare` does both)."""
         client, config = self.coordinator.client, self.coordinator.config
-        self.existing = cluster.prepare_container(client, self.container, common_prefix(names))
         self.threshold = cluster.threshold(client, config)
         self.slo = cluster.use_slo(client, config)
 
     def run(self, job: UploadJob, results: list[TransferResult]) -> None:
         """Upload one file (or skip it), filling in its result."""
+        self.run_entry(job, self.existing.get(job.name), results)
+
+    def run_entry(self, job: UploadJob, entry: Entry | None,
+                  results: list[TransferResult]) -> None:
+        """:meth:`run`, with the listing entry of what it overwrites given."""
         [result] = results
         co, config = self.coordinator, self.coordinator.config
         headers = dict(self.headers)
         headers["X-Object-Meta-Mtime"] = "%f" % job.mtime
-        info = stored_before(co, self.container, job.name, self.existing.get(job.name),
-                             job.size, compare=True)
+        info = stored_before(co, self.container, job.name, entry, job.size, compare=True)
         if info is not None:
             if config.changed and info.size == job.size and (
                     info.mtime == headers["X-Object-Meta-Mtime"]):
@@ -63,8 +72,13 @@ class FileUploads:
             if config.skip_identical and cluster.same_bytes(co.check, job.path, job.size, info):
                 return co.skip(result, job.size, info.etag)
         if job.size > self.threshold:
+            if info is None and config.resume and entry is not None and "slo_etag" in entry:
+                # the segments the object being replaced uses are never reused
+                info = cluster.inspect(co.client, self.container, job.name, entry,
+                                       want_mtime=False)
+            live = set(info.segment_paths()) if info is not None else set()
             keep = segments.upload_file(co, self.container, job.name, job.path, job.size,
-                                        headers, result, self.slo)
+                                        job.mtime, headers, result, self.slo, live)
         else:
             _put_file(co, self.container, job.name, job.path, job.size, headers, result)
             keep = set()
@@ -141,8 +155,9 @@ def upload_stream(coordinator: Coordinator, container: str, name: str, source: S
         first_limit = size
     else:
         first_limit = cluster.segment_size(client, config, size or config.segment_size)
+    content = new_md5()  # of the whole stream, for the manifest's metadata
     with coordinator.cleanup() as cleanup:
-        spool = cleanup.temp(Spool(source, first_limit, coordinator.check))
+        spool = cleanup.temp(Spool(source, first_limit, coordinator.check, content))
         ended = spool.size < first_limit or source.at_end()
         if whole and not ended:
             raise errors.IncompleteSend("the stream gave more than the %d bytes announced"
@@ -161,5 +176,5 @@ def upload_stream(coordinator: Coordinator, container: str, name: str, source: S
             keep: set[str] = set()
         else:
             keep = segments.upload_stream(coordinator, container, name, source, size, spool,
-                                          headers, result)
+                                          headers, result, content)
     remove_old_segments(coordinator, info, keep)
