@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/peers.py                  # full sizes, best of 3 (about 10-15 minutes)
-    python benchmarks/peers.py --quick          # CI sizes, best of 2 (about 2 minutes)
+    python benchmarks/peers.py                  # full sizes, best of 3 (12-20 min on 2 cores)
+    python benchmarks/peers.py --quick          # CI sizes, best of 1 (about 1-2 minutes)
     python benchmarks/peers.py --rows 4k-up,list --reps 5 --json peers.json
 
 Needs the ``server`` extra (a LocalSwift), python-swiftclient's ``swift``
@@ -12,10 +12,11 @@ rclone``).  The script starts its own LocalSwift on 127.0.0.1, runs every tool
 as a child process against it and stops it again; it kills only the children
 it started.
 
-Every tool moves 10 objects at once: ``velocity --object-threads 10
---segment-threads 10``, ``swift --object-threads 10 --segment-threads 10``,
-``rclone --transfers 10 --checkers 10`` (plus ``--multi-thread-streams 10``
-for files above the segment size).  Large files use the same segment size for
+Every tool moves 10 objects at once: ``velocity --object-threads 10`` (and
+``--segment-threads 10`` for uploads; downloads use its default of 10),
+``swift --object-threads 10`` (``--segment-threads 10`` for uploads), ``rclone
+--transfers 10 --checkers 10`` (plus ``--multi-thread-streams 10`` above the
+segment size).  Large files use the same segment size for
 all three (``--segment-size`` / ``-S --use-slo`` / ``--swift-chunk-size``).
 rclone is configured only through ``RCLONE_CONFIG_PEERS_*`` variables and
 ``--config ""`` (no config file is read or written).  The Python tools keep
@@ -37,12 +38,11 @@ of the child process (CPU = user + system from ``os.wait4``; RSS =
 ``ru_maxrss``; a small fork server starts the tools, so that is theirs, above
 a floor of about 15 MiB, printed as "RSS floor"); each number is the best
 (lowest) of the repetitions, which run the three tools interleaved, the order
-rotated per repetition.  "speed"
-is best peer wall / Velocity wall, "CPU" is lowest peer CPU / Velocity CPU:
-above 1.0 Velocity is faster / leaner.  The second table counts the requests
-each tool sent (client lines of the proxy log, one run).  The machine may be
-shared and the server runs on the same cores: the numbers are noisy; compare
-within one run.
+rotated per repetition.  "speed" is best peer wall / Velocity wall, "CPU" is
+lowest peer CPU / Velocity CPU: above 1.0 Velocity is faster / leaner.  The
+second table counts the requests each tool sent (client lines of the proxy
+log, fastest run).  The machine may be shared and the server runs on the same
+cores: the numbers are noisy; compare within one run.
 """
 
 from __future__ import annotations
@@ -152,10 +152,10 @@ def log_mark(swift) -> int:
     return count
 
 
-def requests_since(swift, mark: int) -> Counter:
-    """Client requests in the proxy log after line ``mark``, by kind."""
+def requests_since(swift, mark: int, end: int) -> Counter:
+    """Client requests in lines ``mark:end`` of the proxy log, by kind."""
     kinds: Counter = Counter()
-    for line in swift.log("proxy").splitlines()[mark:]:
+    for line in swift.log("proxy").splitlines()[mark:end]:
         found = CLIENT.search(line)
         if not found or found.group(3).startswith("Python-urllib"):
             continue  # a server-internal request, or the parent's own checks
@@ -239,7 +239,7 @@ def describe(bins: dict) -> dict:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return "? (%s)" % exc
-        return (done.stdout or done.stderr).strip().splitlines()[0]
+        return ((done.stdout or done.stderr).strip() or "?").splitlines()[0]
 
     from importlib.metadata import version
 
@@ -275,13 +275,13 @@ def run_all(args, spawner: Spawner) -> int:
     from velocity.server import LocalSwift
 
     quick = args.quick
-    reps = args.reps or (2 if quick else 3)
+    reps = args.reps or (1 if quick else 3)
     segment = (16 if quick else 64) * MiB
     rows = args.rows.split(",") if args.rows else list(ROWS)
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
         raise SystemExit("unknown rows %s; choose from %s" % (unknown, ",".join(ROWS)))
-    bins = find_bins()
+    bins, began = find_bins(), time.monotonic()
     info = describe(bins)
     print("machine: %d cores, %s, kernel %s, load %.2f %.2f %.2f" % (
         info["nproc"], info["cpu"], info["kernel"], *info["loadavg"]))
@@ -319,7 +319,8 @@ def run_all(args, spawner: Spawner) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = print_tables(rows, runs, data)
-    print("\nload average at the end: %.2f %.2f %.2f" % os.getloadavg())
+    print("\nload average at the end: %.2f %.2f %.2f; %.0f s in all" % (
+        *os.getloadavg(), time.monotonic() - began))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"machine": info, "quick": quick, "reps": reps, "segment": segment,
@@ -355,16 +356,16 @@ def run_row(row, ds, reps, segment, bins, env, api, swift, work, timeout,
     op = ROWS[row][1]
     label = row_label(row, ds, segment)
     seg = segment if op in ("up", "down") and ds["size"] > segment else None
-    runs = []
+    runs, mark = [], log_mark(swift)
     for rep in range(reps):
         for tool in TOOLS[rep % 3:] + TOOLS[:rep % 3]:
             container = ds["source"] if op != "up" else "up-%s-%s-%d" % (row, tool, rep)
             out = os.path.join(work, "out")
             argv, cwd = command(tool, bins, op, container, ds["folder"], out, "f00000", seg)
-            mark = log_mark(swift)
             done = spawner.run(argv, env, cwd, timeout)
-            log_mark(swift)  # wait for the proxy to log the last requests
-            requests = requests_since(swift, mark)
+            # the lines between two runs are the parent's checks: left out by their agent
+            end = log_mark(swift)
+            requests, mark = requests_since(swift, mark, end), end
             problem = "exit status %d: %s" % (done["status"], done["stderr"].strip()[-600:]) \
                 if done["status"] else None
             if not problem and op == "up":
@@ -442,9 +443,9 @@ def print_tables(rows: list[str], runs: list[dict], data: dict) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="CI sizes, best of 2")
+    parser.add_argument("--quick", action="store_true", help="CI sizes, best of 1")
     parser.add_argument("--rows", help="comma-separated rows (default all): " + ",".join(ROWS))
-    parser.add_argument("--reps", type=int, help="runs per cell (default 3, quick 2)")
+    parser.add_argument("--reps", type=int, help="runs per cell (default 3, quick 1)")
     parser.add_argument("--json", metavar="PATH", help="write the raw numbers here")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per run")
     return run(parser.parse_args())

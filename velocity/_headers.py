@@ -13,11 +13,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from velocity import consts, errors
-from velocity._swiftclient import generate_temp_url
 from velocity.names import check_container_name, decode_name
+from velocity.tempurl import METHODS, temp_url
 
 __all__ = [
     "KEPT_OBJECT_HEADERS", "PUBLIC_READ_ACL", "PUBLIC_LISTINGS_ACL",
@@ -252,7 +252,7 @@ def random_temp_url_key() -> str:
 
 
 #: the methods a temporary URL may allow
-TEMP_URL_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
+TEMP_URL_METHODS = METHODS
 
 
 def check_temp_url_request(method: str, seconds: Any) -> tuple[str, int]:
@@ -274,8 +274,5 @@ def sign_temp_url(storage_url: str, container: str, name: str, method: str, seco
                   key: str) -> str:
     """The temporary URL (Swift's ``tempurl``) that allows ``method`` on
     ``container/name`` of the account at ``storage_url`` for ``seconds``
-    seconds, signed with ``key``."""
-    parts = urlsplit(storage_url)
-    path = "%s/%s/%s" % (parts.path.rstrip("/"), container, name)
-    query = generate_temp_url(path, seconds, key, method)[len(path):]
-    return "%s://%s%s%s" % (parts.scheme, parts.netloc, quote(path), query)
+    seconds, signed with ``key`` (see :mod:`velocity.tempurl`)."""
+    return temp_url(storage_url, container, name, key, seconds, method=method)

@@ -64,8 +64,8 @@ class _FirstAnswer(http.client.HTTPResponse):
     ``Expect: 100-continue``: a 100 stops it (raising :class:`_GotContinue`),
     any other status is the final answer, given before the body was sent."""
 
-    def _read_status(self) -> tuple[str, int, str]:  # type: ignore[override]
-        version, status, reason = super()._read_status()
+    def _read_status(self) -> tuple[str, int, str]:
+        version, status, reason = super()._read_status()  # type: ignore[misc]
         if status == http.client.CONTINUE:
             while self.fp.readline() not in (b"\r\n", b"\n", b""):
                 pass  # the interim answer's headers

@@ -333,12 +333,12 @@ class SwiftClient(SwiftOperations):
                         raise errors.AuthenticationFailed(
                             "the storage service refused the token, and pre-authenticated "
                             "credentials cannot renew it", status=401, method=method,
-                            path=where, request_id=exc.transaction_id) from None
+                            path=where, request_id=error.request_id) from None
                     if not rewindable:
                         raise errors.AuthenticationFailed(
                             "the token expired during a streamed upload that cannot be "
                             "rewound: send it again", status=401, method=method,
-                            path=where, request_id=exc.transaction_id) from None
+                            path=where, request_id=error.request_id) from None
                     renewals += 1
                     log.info("%s %s: token refused (401); renewing it", method, where)
                     self._rewind(body, start)

@@ -432,7 +432,7 @@ class Connection:
                 "limit or marker)" % ", ".join(sorted(parms)))
         if limit is not None and int(limit) < 0:
             raise errors.ConfigurationError("limit must be >= 0, got %r" % limit)
-        return self.client.iter_account(prefix=prefix or None, marker=marker or "",
+        return self.client.iter_account(prefix=prefix or None, marker=str(marker or ""),
                                         end_marker=end_marker or None, limit=limit,
                                         page_size=self.page_size)
 

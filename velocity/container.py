@@ -88,7 +88,7 @@ class Container:
     @property
     def name(self) -> str:
         """The container name."""
-        return self._name
+        return self._name  # type: ignore[return-value]  # None only before it is named
 
     @name.setter
     def name(self, value: str | bytes | None) -> None:

@@ -153,8 +153,8 @@ def parse_event(event: Any,
             data = json.loads(data)
         except ValueError:
             raise InvalidEvent("the event's data is not JSON; expected " + _EXPECTED) from None
-    extensions = attributes.get("extensions") if isinstance(
-        attributes.get("extensions"), Mapping) else {}
+    found = attributes.get("extensions")
+    extensions: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     container = attributes.get("container") or extensions.get("container")
     files: list[FileRecord] = []
     if isinstance(data, list):
@@ -297,7 +297,7 @@ class Downloader:
             names = list(dict.fromkeys(spec.object_name for spec in files))
             downloaded = self._manager.download(container, names, out_dir=staging,
                                                 progress=self.progress)
-            by_name = {result.name: result for result in downloaded}
+            by_name = {str(result.name): result for result in downloaded}
             results = [self._place(root, staging, spec, by_name, files) for spec in files]
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -310,7 +310,7 @@ class Downloader:
             error = cls("%d of %d file(s) failed: %s" % (
                 len(failed), len(results),
                 "; ".join(str(result.error) for result in failed)))
-            error.results = results  # type: ignore[attr-defined]
+            error.results = results  # type: ignore[union-attr]
             raise error
         return results
 

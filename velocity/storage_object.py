@@ -331,7 +331,7 @@ class StorageObject:
             if self.size is not None and len(iterable) != self.size:
                 raise errors.IncompleteSend(
                     "size is %d but %d bytes were given" % (self.size, len(iterable)))
-            self.write(iterable)
+            self.write(bytes(iterable) if isinstance(iterable, memoryview) else iterable)
             return
         headers = self._make_headers()
         content_type = self.content_type or "application/octet-stream"

@@ -111,7 +111,7 @@ def make_credentials(username: str | None, key: str | None, region: str | None =
         return Credentials.from_env(**options)
     if callable(identity):
         factory = identity
-        return Credentials.from_payload(auth_url, lambda: factory(username, key),
+        return Credentials.from_payload(auth_url, lambda: factory(username or "", key or ""),
                                         region=region, internal=internal, username=username,
                                         **options)
     if identity is not None and not isinstance(identity, str):
@@ -309,20 +309,20 @@ class Velocity:
             self._record(verb, container, where, error)
             raise
         except Exception as exc:  # noqa: BLE001 - a bug below us still becomes a clear error
-            error = _errors.VelocityError("%s failed: %s: %s" % (
+            wrapped = _errors.VelocityError("%s failed: %s: %s" % (
                 verb, exc.__class__.__name__, exc))
-            self._record(verb, container, where, error)
-            raise error from exc
+            self._record(verb, container, where, wrapped)
+            raise wrapped from exc
         whole_run = None
         for result in results:
             if result.ok:
                 continue
-            error = result.error or _errors.VelocityError("failed")
+            failure = result.error or _errors.VelocityError("failed")
             if result.name is None:  # nothing to work on: the run as a whole failed
-                whole_run = whole_run or _run_error(error, container)
+                whole_run = whole_run or _run_error(failure, container)
                 self._record(verb, container, where, whole_run, None, result)
             else:
-                self._record(verb, container, result.path, error, result.name, result)
+                self._record(verb, container, result.path, failure, result.name, result)
         if whole_run is not None:
             raise whole_run
         return results

@@ -118,7 +118,7 @@ class WorkerPool:
             if close is not None and taking is None:
                 await self.run(close)
             elif close is not None:  # cancelled while a thread takes items: close it there
-                taking.add_done_callback(lambda _: close())
+                taking.add_done_callback(lambda _: close())  # type: ignore[union-attr]
 
     async def transfer(self, client: SwiftClient, config: TransferConfig | None, work: Work[T],
                        *, progress: bool = False, subscribers: Any = None, desc: str = "",
@@ -142,7 +142,7 @@ class WorkerPool:
         transfer.future = future
         for where in groups:
             where.add(transfer)
-        future.add_done_callback(lambda _: [where.discard(transfer) for where in groups])
+        future.add_done_callback(lambda _: _forget(groups, transfer))
         try:
             return await asyncio.wrap_future(future, loop=loop)
         except asyncio.CancelledError:
@@ -326,3 +326,9 @@ class LoopForwarder(ProgressSubscriber):
 
     def on_done(self) -> None:
         self._send("on_done")
+
+
+def _forget(groups: list[set[Any]], transfer: Any) -> None:
+    """Remove a finished transfer from the sets that track it."""
+    for where in groups:
+        where.discard(transfer)

@@ -247,7 +247,8 @@ async def run_in_new_pool(twin_class: type, func: Callable[..., Any], args: tupl
     except BaseException:
         pool.shutdown()
         raise
-    if hasattr(twin_class, "_adopt_root") and isinstance(result, twin_class.sync_class):
+    if hasattr(twin_class, "_adopt_root") and isinstance(
+            result, twin_class.sync_class):  # type: ignore[attr-defined]
         return twin_class._adopt_root(result, pool)  # type: ignore[attr-defined]
     pool.shutdown()
     return result

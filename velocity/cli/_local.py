@@ -108,7 +108,7 @@ def demo(args: argparse.Namespace) -> int:
         return sample.run(sys.stdout, progress=show_progress(args))
     began = time.monotonic()
     records = _Records()
-    status = sample.run(records, progress=False)
+    status = sample.run(records, progress=False)  # type: ignore[arg-type]  # a text sink
     records.write("\n")
     emit({"action": "demo", "step": "result", "ok": status == 0, "status": status,
           "seconds": round(time.monotonic() - began, 3)})

@@ -8,6 +8,7 @@ from typing import Any
 
 from velocity.cli import _local, _storage, _tempurl, _transfers
 from velocity.cli._login import IDENTITIES
+from velocity.tempurl import DIGESTS as tempurl_digests
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 
@@ -219,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the URL works for every object whose name starts with PATH's")
     cmd.add_argument("--ip-range", metavar="CIDR",
                      help="the URL works only from these client addresses")
-    cmd.add_argument("--digest", choices=_tempurl.DIGESTS, default="sha256",
+    cmd.add_argument("--digest", choices=tempurl_digests, default="sha256",
                      help="HMAC digest (default sha256)")
     cmd.add_argument("--path-only", action="store_true",
                      help="print only the path and query, as the swift CLI does")

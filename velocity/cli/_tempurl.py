@@ -6,8 +6,6 @@ with the account's (or container's) ``Temp-URL-Key``."""
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import sys
 import time
 from urllib.parse import quote, unquote, urlencode, urlsplit
@@ -15,20 +13,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 from velocity.cli import _login as login
 from velocity.cli._login import UsageError
 from velocity.cli._output import emit
-
-METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
-DIGESTS = ("sha1", "sha256", "sha512")
-
-
-def signature(key: str, method: str, expires: int, path: str, *, prefix: bool = False,
-              ip_range: str | None = None, digest: str = "sha256") -> str:
-    """The ``temp_url_sig`` of ``path`` (``/v1/ACCOUNT/CONTAINER/OBJECT``, not %-quoted)."""
-    scope = "prefix:" + path if prefix else path
-    body = "%s\n%d\n%s" % (method, expires, scope)
-    if ip_range:
-        body = "ip=%s\n%s" % (ip_range, body)
-    return hmac.new(key.encode("utf-8"), body.encode("utf-8"),
-                    getattr(hashlib, digest)).hexdigest()
+from velocity.tempurl import METHODS, signature
 
 
 def _split(target: str) -> tuple[str | None, str | None]:

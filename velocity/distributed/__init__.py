@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from velocity.distributed.connect import connect
 from velocity.distributed.planner import (
     LIST_PAGE,
     default_config,
@@ -61,7 +62,7 @@ from velocity.transfer.sync import Location, Remote
 
 __all__ = ["Recipe", "Remote", "upload", "download", "delete", "sync", "run", "plan_upload",
            "plan_download", "plan_delete", "plan_sync", "Plan", "Results", "ShardReport",
-           "default_config", "process_logins", "parallelism"]
+           "default_config", "process_logins", "parallelism", "connect"]
 
 def parallelism(dask_client: Any) -> int | None:
     """How many tasks the cluster runs at once (its worker threads), or

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Sequence
-from datetime import datetime, timezone
 
 from velocity import errors
 from velocity.client import SwiftClient
@@ -16,46 +15,23 @@ from velocity.hashing import md5_of_file
 from velocity.transfer import cluster
 from velocity.transfer.cluster import Entry
 from velocity.transfer.config import TransferResult
-from velocity.transfer.localfs import _ignored, iter_sorted
-from velocity.transfer.partial import is_partial_name
+from velocity.transfer.localfs import LocalFile, iter_sorted
 
-__all__ = ["EMPTY_MD5", "listing_time", "differs", "same", "excluded", "prune_local"]
+# the rules TransferManager.sync applies, so that both syncs decide alike
+# (private names of that module: to be made public there)
+from velocity.transfer.sync import _differs, _excluded
 
-#: the MD5 of no bytes
-EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
-
-
-def listing_time(value: str | None) -> float:
-    """A listing's ``last_modified`` (UTC, ISO 8601) in seconds (0 when unknown)."""
-    if not value:
-        return 0.0
-    try:
-        return datetime.fromisoformat(value.rstrip("Z")).replace(
-            tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        return 0.0
+__all__ = ["differs", "same", "excluded", "prune_local"]
 
 
 def differs(size: int, mtime: float, ctime: float, entry: Entry, upward: bool,
             changed: bool) -> tuple[str | None, bool]:
     """``(reason, look)`` for a local file (``size``, ``mtime``, ``ctime``)
-    and its object's listing ``entry``: why they differ (``None``: the
-    same), or ``look`` when only their contents can tell (:func:`same`).
-    With ``changed``, times decide instead of contents: uploading, a file
-    modified after its object was written is copied; downloading, an object
-    written after the file last changed."""
-    stored = int(entry.get("bytes", 0))
-    if stored == 0 and size > 0 and "slo_etag" not in entry:
-        return None, True  # perhaps a dynamic large object: its listing says 0 bytes
-    if stored != size:
-        return "size", False
-    if changed:
-        written = listing_time(entry.get("last_modified"))
-        newer = mtime > written if upward else written > max(mtime, ctime)
-        return ("mtime" if newer else None), False
-    if size == 0:
-        return (None if entry.get("hash") in (EMPTY_MD5, None) else "checksum"), False
-    return None, True
+    and its object's listing ``entry``, as the engine's sync decides it:
+    why they differ (``None``: the same), or ``look`` when only their
+    contents can tell (:func:`same`).  With ``changed``, times decide
+    instead of contents."""
+    return _differs(LocalFile("", "", size, mtime, ctime=ctime), entry, upward, changed)
 
 
 def same(client: SwiftClient, container: str, name: str, path: str, size: int,
@@ -75,14 +51,8 @@ def _nothing() -> None:
 def excluded(rel: str, patterns: Sequence[str]) -> bool:
     """Whether a sync leaves the relative name ``rel`` alone on both sides:
     a folder marker, a partial download, or a path (or one of its folders)
-    that matches an ``ignore`` pattern."""
-    if not rel or rel.endswith("/"):
-        return True
-    parts = rel.split("/")
-    if is_partial_name(parts[-1]):
-        return True
-    return bool(patterns) and any(_ignored("/".join(parts[:i + 1]), patterns)
-                                  for i in range(len(parts)))
+    that matches an ``ignore`` pattern (the engine's sync rule)."""
+    return not rel or rel.endswith("/") or _excluded(rel, tuple(patterns))
 
 
 def prune_local(root: str, prefix: str, patterns: Sequence[str], seen: Collection[str],

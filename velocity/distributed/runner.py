@@ -119,7 +119,11 @@ class _Runner:
     # -- the loop ----------------------------------------------------------------------
 
     def run(self) -> Results:
-        from distributed import as_completed
+        try:
+            from distributed import as_completed
+        except ImportError:
+            raise errors.ConfigurationError(
+                "Dask is not installed: pip install 'velocity-swift[dask]'") from None
 
         for sub in self.subs:
             sub.on_start(self.plan.total_bytes, self.plan.total_objects)

@@ -183,6 +183,12 @@ class SwiftFile(AbstractBufferedFile):
             raise FileExistsError(path)
         self._upload: _StreamingUpload | None = None
         self.headers = dict(kwargs.pop("headers", None) or {})
+        if mode == "rb" and size is None:
+            # a fresh HEAD: the ETag every range is pinned to is the GET's own
+            self._details = fs.info(path, refresh=True)
+            if self._details["type"] != "file":
+                raise IsADirectoryError(path)
+            size = self._details["size"]
         super().__init__(fs, path, mode, block_size, autocommit, cache_type, cache_options,
                          size, **kwargs)
 

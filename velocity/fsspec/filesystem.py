@@ -8,27 +8,19 @@ import contextlib
 import datetime
 import email.utils
 import errno
-import io
-import mimetypes
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from typing import Any
 
-from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.spec import AbstractFileSystem
-from fsspec.utils import isfilelike
 
 from velocity import errors
 from velocity.client import SwiftClient
 from velocity.contrib import temp_url
 from velocity.fsspec._file import SwiftFile
 from velocity.fsspec._options import CREDENTIAL_OPTIONS, hide_secrets, reveal, shared
+from velocity.fsspec._writes import TransfersMixin, missing_is_not_found
 from velocity.hashing import md5_hex, unquote_etag
 from velocity.names import check_container_name, check_object_name
-from velocity.progress import ProgressSubscriber
-from velocity.transfer import TransferConfig, TransferManager, TransferResult
+from velocity.transfer import TransferConfig, TransferManager
 
 __all__ = ["SwiftFileSystem"]
 
@@ -50,40 +42,6 @@ class _HiddenSecrets(type(AbstractFileSystem)):  # type: ignore[misc]
         return super().__call__(*args, **hide_secrets(kwargs))
 
 
-class _Progress(ProgressSubscriber):
-    """An fsspec :class:`~fsspec.callbacks.Callback` fed by the transfer engine
-    (on the calling thread)."""
-
-    def __init__(self, callback: Callback) -> None:
-        self.callback = callback
-
-    def on_start(self, total_bytes: int | None, total_objects: int | None) -> None:
-        if total_bytes is not None:
-            self.callback.set_size(total_bytes)
-
-    def on_progress(self, bytes_done_delta: int) -> None:
-        self.callback.relative_update(bytes_done_delta)
-
-
-@contextlib.contextmanager
-def _missing_is_not_found(path: str) -> Iterator[None]:
-    """Swift's 404s as the :class:`FileNotFoundError` fsspec users expect."""
-    try:
-        yield
-    except (errors.NoSuchObject, errors.NoSuchContainer) as exc:
-        raise FileNotFoundError(errno.ENOENT, "no such object or container: %s" % exc,
-                                path) from exc
-
-
-def _raise_failures(results: list[TransferResult], path: str) -> None:
-    for result in results:
-        if not result.ok:
-            error = result.error or errors.VelocityError(str(result))
-            if isinstance(error, (errors.NoSuchObject, errors.NoSuchContainer)):
-                raise FileNotFoundError(errno.ENOENT, str(error), path) from error
-            raise error
-
-
 def _http_time(value: str | None) -> datetime.datetime | None:
     if not value:
         return None
@@ -102,7 +60,7 @@ def _listing_time(value: str | None) -> datetime.datetime | None:
         return None
 
 
-class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
+class SwiftFileSystem(TransfersMixin, AbstractFileSystem, metaclass=_HiddenSecrets):
     """OpenStack Swift as an fsspec filesystem: ``swift://container/object``.
 
     Credentials, one of:
@@ -222,7 +180,7 @@ class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
                     for c in self.client.iter_account()]
         container, name = self.split_path(path)
         prefix = name + "/" if name else None
-        with _missing_is_not_found(path):
+        with missing_is_not_found(path):
             listing = list(self.client.iter_container(container, prefix=prefix,
                                                       delimiter="/"))
         entries = []
@@ -238,10 +196,13 @@ class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
 
     @staticmethod
     def _listed(container: str, entry: dict[str, Any]) -> dict[str, Any]:
+        # a static large object's listing "hash" is its manifest's: its ETag is slo_etag
+        etag = unquote_etag(entry["slo_etag"]) if "slo_etag" in entry else entry.get("hash")
         return {"name": "%s/%s" % (container, entry["name"]), "size": int(entry["bytes"]),
-                "type": "file", "etag": entry.get("hash"),
+                "type": "file", "etag": etag,
                 "last_modified": _listing_time(entry.get("last_modified")),
-                "content_type": entry.get("content_type")}
+                "content_type": entry.get("content_type"),
+                "large_object": "slo_etag" in entry}
 
     def find(self, path: str, maxdepth: int | None = None, withdirs: bool = False,
              detail: bool = False, **kwargs: Any) -> Any:
@@ -278,18 +239,19 @@ class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
         names = sorted(found)
         return {n: found[n] for n in names} if detail else names
 
-    def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+    def info(self, path: str, refresh: bool = False, **kwargs: Any) -> dict[str, Any]:
         """Size, type, ETag, modification time of an object, a container or a
-        pseudo-folder (one HEAD, or the cached listing of its parent)."""
+        pseudo-folder (one HEAD, or the cached listing of its parent unless
+        ``refresh``)."""
         path = self._strip_protocol(path)
         if not path:
             return {"name": "", "size": 0, "type": "directory"}
         container, name = self.split_path(path)
-        for entry in self.dircache.get(self._parent(path)) or ():
+        for entry in () if refresh else self.dircache.get(self._parent(path)) or ():
             if entry["name"] == path:
                 return entry
         if not name:
-            with _missing_is_not_found(path):
+            with missing_is_not_found(path):
                 headers = self.client.head_container(container)
             return {"name": container, "size": 0, "type": "directory",
                     "count": int(headers.get("x-container-object-count", 0)),
@@ -300,7 +262,7 @@ class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
             pass
         else:
             return self._headed(path, headers)
-        with _missing_is_not_found(path):
+        with missing_is_not_found(path):
             below = next(iter(self.client.iter_container(container, prefix=name + "/",
                                                          limit=1)), None)
         if below is None:
@@ -319,7 +281,7 @@ class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
     def ukey(self, path: str) -> str:
         """The object's ETag (from a fresh HEAD): changes whenever it does."""
         container, name = self._object(path)
-        with _missing_is_not_found(path):
+        with missing_is_not_found(path):
             return unquote_etag(self.client.head_object(container, name).get("etag")) or ""
 
     def modified(self, path: str) -> datetime.datetime:
@@ -376,7 +338,7 @@ class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
             headers["If-Match"] = if_match
         path = "%s/%s" % (container, name)
         try:
-            with _missing_is_not_found(path):
+            with missing_is_not_found(path):
                 answer, body = self.client.get_object_stream(container, name,
                                                              headers=headers)
         except errors.ResponseError as exc:
@@ -393,13 +355,15 @@ class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
                 data += block
         finally:
             body.close()
-        if not byte_range:
-            self._check_whole(path, answer, data)
+        if not byte_range and not self._whole(path, answer, data):
+            # damaged on the way: the client's own verified GET reads it again
+            return self.client.get_object(container, name)[1]
         return bytes(data)
 
     @staticmethod
-    def _check_whole(path: str, headers: dict[str, str], data: bytearray) -> None:
-        """A whole plain object is checked against its MD5 ETag; the length always."""
+    def _whole(path: str, headers: dict[str, str], data: bytearray) -> bool:
+        """Whether a whole plain object matches its MD5 ETag (large objects:
+        their length is checked only)."""
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) != len(data):
             raise errors.IncompleteSend("received %d of the %s bytes of %s"
@@ -407,10 +371,8 @@ class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
         etag = unquote_etag(headers.get("etag"))
         if ("x-static-large-object" in headers or "x-object-manifest" in headers
                 or not etag or len(etag) != 32):
-            return
-        if md5_hex(data) != etag:
-            raise errors.ChecksumMismatch("the data received for %s does not match its ETag"
-                                          % path, method="GET", path="/" + path)
+            return True
+        return md5_hex(data) == etag
 
     def cat(self, path: Any, recursive: bool = False, on_error: str = "raise",
             **kwargs: Any) -> Any:
@@ -443,202 +405,6 @@ class SwiftFileSystem(AbstractFileSystem, metaclass=_HiddenSecrets):
               **kwargs: Any) -> SwiftFile:
         return SwiftFile(self, path, mode, block_size=block_size, autocommit=autocommit,
                          cache_options=cache_options, **kwargs)
-
-    def get_file(self, rpath: str, lpath: Any, callback: Callback = DEFAULT_CALLBACK,
-                 outfile: Any = None, **kwargs: Any) -> None:
-        """Download an object through the transfer engine: parallel byte
-        ranges for a large one, verified, written to a hidden temporary file
-        and renamed into place (or streamed into an open ``outfile``)."""
-        if outfile is None and isfilelike(lpath):
-            outfile = lpath
-        if outfile is not None:
-            return self._stream_into(rpath, outfile, callback)
-        info = self.info(rpath)
-        if info["type"] == "directory":
-            os.makedirs(lpath, exist_ok=True)
-            return None
-        container, name = self._object(rpath)
-        callback.set_size(info["size"])
-        lpath = os.path.abspath(os.fspath(lpath))
-        folder = os.path.dirname(lpath)
-        os.makedirs(folder, exist_ok=True)
-        # the engine names the file after the object: land it in a private
-        # folder beside the destination, then rename it (same filesystem)
-        staging = tempfile.mkdtemp(prefix=".velocity-get-", dir=folder)
-        try:
-            prefix = name.rpartition("/")[0]
-            results = self.manager.download(
-                container, [name], out_dir=staging, prefix=prefix + "/" if prefix else None,
-                remove_prefix=bool(prefix), subscribers=[_Progress(callback)])
-            _raise_failures(results, rpath)
-            os.replace(os.path.join(staging, name.rpartition("/")[2]), lpath)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return None
-
-    def _stream_into(self, rpath: str, outfile: Any, callback: Callback) -> None:
-        container, name = self._object(rpath)
-        with _missing_is_not_found(rpath):
-            answer, body = self.client.get_object_stream(container, name)
-        try:
-            length = answer.get("content-length")
-            if length and length.isdigit():
-                callback.set_size(int(length))
-            for block in body:
-                outfile.write(block)
-                callback.relative_update(len(block))
-        finally:
-            body.close()
-
-    # -- writing --------------------------------------------------------------
-
-    def object_headers(self, name: str, extra: dict[str, str] | None = None
-                       ) -> dict[str, str]:
-        """Headers of a new object: its content type guessed from its name."""
-        headers = {}
-        guessed = mimetypes.guess_type(name)[0]
-        if guessed:
-            headers["Content-Type"] = guessed
-        headers.update(extra or {})
-        return headers
-
-    def ensure_container(self, container: str) -> None:
-        """Create the container unless it is known to exist."""
-        if container not in self._shared.containers:
-            self.client.put_container(check_container_name(container))
-            self._shared.containers.add(container)
-
-    def put_bytes(self, container: str, name: str, data: Any,
-                  headers: dict[str, str] | None = None) -> TransferResult:
-        """Store ``data`` (bytes-like) as one object through the engine: one
-        verified PUT (segments past its segment threshold); the container
-        is created when missing."""
-        check_container_name(container)
-        check_object_name(name)
-        stream = io.BytesIO(data)
-        result = self.manager.upload_stream(container, name, stream, size=len(stream.getbuffer()),
-                                            headers=headers)
-        _raise_failures([result], "%s/%s" % (container, name))
-        self._shared.containers.add(container)
-        self.invalidate_cache("%s/%s" % (container, name))
-        return result
-
-    def pipe_file(self, path: str, value: bytes, mode: str = "overwrite",
-                  **kwargs: Any) -> None:
-        """Store ``value`` as the object ``path`` (one verified PUT)."""
-        if mode == "create" and self.exists(path):
-            raise FileExistsError(path)
-        container, name = self._object(path)
-        self.put_bytes(container, name, value, self.object_headers(name,
-                                                                   kwargs.get("headers")))
-
-    def put_file(self, lpath: Any, rpath: str, callback: Callback = DEFAULT_CALLBACK,
-                 mode: str = "overwrite", **kwargs: Any) -> None:
-        """Upload a local file through the transfer engine: one verified PUT,
-        or parallel segments and a manifest written last past the segment
-        threshold."""
-        if os.path.isdir(lpath):
-            self.makedirs(rpath, exist_ok=True)
-            return
-        if mode == "create" and self.exists(rpath):
-            raise FileExistsError(rpath)
-        container, name = self._object(rpath)
-        results = self.manager.upload(container, [os.fspath(lpath)], object_names=[name],
-                                      subscribers=[_Progress(callback)],
-                                      headers=self.object_headers(name, kwargs.get("headers")))
-        _raise_failures(results, rpath)
-        self._shared.containers.add(container)
-        self.invalidate_cache(rpath)
-
-    def check_block_size(self, block_size: int) -> None:
-        """A written file's blocks become segments: at least Swift's minimum."""
-        least = int(self._slo().get("min_segment_size", 1))
-        if block_size < least:
-            raise ValueError("block_size %d is below the cluster's minimum segment size %d"
-                             % (block_size, least))
-
-    def check_segments(self, size: int, block_size: int) -> None:
-        """Refuse, before sending it, data a manifest could not hold."""
-        most = int(self._slo().get("max_manifest_segments", 1000))
-        if size > most * block_size:
-            raise errors.InvalidObjectSize(
-                "a file written with block_size=%d holds at most %d segments (%d bytes); "
-                "open it with a larger block_size" % (block_size, most, most * block_size))
-
-    def _slo(self) -> dict[str, Any]:
-        return self.client.capabilities().get("slo") or {}
-
-    # -- copy, delete, folders ------------------------------------------------
-
-    def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
-        """A server-side copy (Swift's COPY: no byte passes through here)."""
-        container, name = self._object(path1)
-        target, target_name = self._object(path2)
-        self.ensure_container(target)
-        with _missing_is_not_found(path1):
-            self.client.copy_object(container, name, "/%s/%s" % (target, target_name))
-        self.invalidate_cache(path2)
-
-    def rm_file(self, path: str) -> None:
-        """Delete one object (with its segments)."""
-        self.rm(path)
-
-    def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
-        """Delete objects (bulk deletes through the transfer engine, segments
-        of large objects included); ``recursive`` on a container deletes it too."""
-        paths = self.expand_path(path, recursive=recursive, maxdepth=maxdepth)
-        folders = {self._parent(p) for p in paths}  # pseudo-folders hold no object
-        by_container: dict[str, list[str]] = {}
-        containers = []
-        for item in paths:
-            container, name = self.split_path(item)
-            if not name:
-                containers.append(container)
-            elif item not in folders:
-                by_container.setdefault(container, []).append(name)
-        try:
-            for container, names in by_container.items():
-                _raise_failures(self.manager.delete(container, names), container)
-            for container in containers:
-                self.rmdir(container)
-        finally:
-            for item in paths:
-                self.invalidate_cache(item)
-
-    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
-        """Create a container (pseudo-folders need no creating)."""
-        container, name = self.split_path(path)
-        if not container:
-            raise PermissionError(errno.EPERM, "the account exists already", path)
-        if name and not create_parents:
-            self.info(container)  # FileNotFoundError when missing
-            return
-        self.client.put_container(check_container_name(container),
-                                  headers=kwargs.get("headers"))
-        self._shared.containers.add(container)
-        self.invalidate_cache(container)
-
-    def makedirs(self, path: str, exist_ok: bool = False) -> None:
-        """Create the container of ``path`` (and nothing else: pseudo-folders
-        exist when objects are under them)."""
-        container, name = self.split_path(path)
-        if not exist_ok and not name and self.exists(container):
-            raise FileExistsError(errno.EEXIST, "container exists", path)
-        if container:
-            self.mkdir(container)
-
-    def rmdir(self, path: str) -> None:
-        """Delete an empty container (a pseudo-folder goes with its last object)."""
-        container, name = self.split_path(path)
-        if name:
-            return
-        try:
-            with _missing_is_not_found(path):
-                self.client.delete_container(check_container_name(container))
-        except errors.ContainerNotEmpty as exc:
-            raise OSError(errno.ENOTEMPTY, "container not empty", path) from exc
-        self._shared.containers.discard(container)
-        self.invalidate_cache(container)
 
     # -- signed URLs ----------------------------------------------------------
 

@@ -40,7 +40,8 @@ from velocity.progress import ProgressSubscriber
 from velocity.transfer.config import TransferConfig, TransferResult
 from velocity.transfer.delete import delete_paths
 
-__all__ = ["Coordinator", "Parts", "Cleanup", "Task", "Item", "drive", "job_tasks"]
+__all__ = ["Coordinator", "Parts", "Cleanup", "Task", "Item", "drive", "job_tasks",
+           "interrupted"]
 
 log = logging.getLogger("velocity")
 
@@ -162,9 +163,10 @@ class Coordinator:
         """A new group of parallel parts of one object."""
         return Parts(self)
 
-    def cleanup(self) -> Cleanup:
-        """A new record of what to take back if a piece of work fails."""
-        return Cleanup(self.client)
+    def cleanup(self, resumable: bool = False) -> Cleanup:
+        """A new record of what to take back if a piece of work fails
+        (``resumable``: not what it stored, when it was only interrupted)."""
+        return Cleanup(self.client, resumable)
 
     def retry_damaged(self, what: str, attempt: Callable[[], T],
                       check: Callable[[], None] | None = None) -> T:
@@ -241,6 +243,18 @@ class Parts(Generic[T]):
         return done
 
 
+def interrupted(exc: BaseException | None) -> bool:
+    """Whether a failure merely interrupted the work (a cancel, Ctrl-C, a
+    connection lost for good), so that a resumable transfer keeps what it
+    did for the next run; rather than the server refusing it (an error
+    answered: quota, permissions...) or the data failing verification."""
+    if exc is None:
+        return False
+    if not isinstance(exc, Exception) or isinstance(exc, errors.TransferCancelled):
+        return True
+    return type(exc) is errors.ResponseError and exc.status is None
+
+
 class Cleanup:
     """What a piece of work must take back if it fails or is cancelled.
 
@@ -248,20 +262,27 @@ class Cleanup:
     temporary files registered with :meth:`temp` are discarded (a committed
     :class:`~velocity.transfer.localfs.AtomicFile` is left alone); when it
     ends with an exception, the objects registered with :meth:`stored` are
-    deleted too, newest first, unless :meth:`keep` said they must stay.
+    deleted too, newest first, unless :meth:`keep` said they must stay, or
+    the work is ``resumable`` and was only :func:`interrupted` (then only
+    those stored ``always`` go).
     """
 
-    def __init__(self, client: SwiftClient) -> None:
+    def __init__(self, client: SwiftClient, resumable: bool = False) -> None:
         self._client = client
+        self._resumable = resumable
         self._lock = threading.Lock()
         self._stored: dict[str, None] = {}
+        self._always: set[str] = set()
         self._temps: list[_Discardable] = []
 
-    def stored(self, path: str) -> None:
+    def stored(self, path: str, always: bool = False) -> None:
         """The work (is about to) put object ``/container/name``; it goes
-        again if the work fails.  Callable from several threads."""
+        again if the work fails (``always``: even when it was only
+        interrupted: what it holds is wrong).  Callable from several threads."""
         with self._lock:
             self._stored[path] = None
+            if always:
+                self._always.add(path)
 
     def temp(self, item: D) -> D:
         """Discard ``item`` (a temporary file) when the block ends."""
@@ -275,11 +296,13 @@ class Cleanup:
         with self._lock:
             self._stored.clear()
 
-    def undo(self) -> None:
-        """Delete the stored objects (failures are logged: this is already
-        the handling of a failure) and discard the temporary files."""
+    def undo(self, resume: bool = False) -> None:
+        """Delete the stored objects (with ``resume``, only those stored
+        ``always``; failures are logged: this is already the handling of a
+        failure) and discard the temporary files."""
         with self._lock:
-            paths = list(reversed(self._stored))
+            paths = [path for path in reversed(self._stored)
+                     if not resume or path in self._always]
             self._stored.clear()
         self._discard()
         for path, error in delete_paths(self._client, paths):
@@ -297,9 +320,10 @@ class Cleanup:
     def __enter__(self) -> Cleanup:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 *rest: object) -> None:
         if kind is not None:
-            self.undo()
+            self.undo(resume=self._resumable and interrupted(exc))
         else:
             self._discard()
 

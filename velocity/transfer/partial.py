@@ -190,8 +190,8 @@ class PartialFile:
         same = (resumable and self.resume and prior is not None and etag is not None
                 and prior["kind"] == kind and prior["etag"] == etag and prior["size"] == size
                 and [(p[0], p[1]) for p in prior["parts"]] == list(layout))
-        if same:
-            self.parts = [list(p) for p in prior["parts"]]  # type: ignore[union-attr]
+        if same and prior is not None:
+            self.parts = [list(p) for p in prior["parts"]]
         else:
             self.parts = [[offset, length, 0] for offset, length in layout]
             os.ftruncate(self.fd, 0)

@@ -7,14 +7,17 @@ size, modification time and the segment size), so an upload that was
 interrupted (Ctrl-C, ``kill -9``, a lost connection) is taken up by the next
 run: one listing of the segment container under that base tells what is
 stored, and only the segments missing or whose ETag differs from the MD5 of
-the local bytes are sent again.  Finished segments therefore stay when an
-upload fails or is cancelled (see :mod:`velocity.transfer.orphans` for
-listing and removing those of uploads never finished); a segment Swift
-stored with the wrong data goes at once.  Without
-:attr:`~velocity.transfer.TransferConfig.resume`, and for streams, segments
-get unique names and every one that may be stored is registered with the
-work's :class:`~velocity.transfer.coordinator.Cleanup` before it is sent, so
-a failure or a cancel deletes them.
+the local bytes are sent again.
+
+Every segment that may be stored is registered with the work's
+:class:`~velocity.transfer.coordinator.Cleanup` before it is sent.  When the
+upload is only interrupted (cancel, Ctrl-C, a connection lost for good; see
+:func:`~velocity.transfer.coordinator.interrupted`) the finished segments
+stay for the next run (:mod:`velocity.transfer.orphans` lists and removes
+those of uploads never finished); when it fails otherwise (the server
+refuses it, data fails verification) they are deleted, as they are always
+without :attr:`~velocity.transfer.TransferConfig.resume` and for streams
+(whose segments get unique names).
 
 The MD5 of the whole content goes into the manifest's metadata
 (:data:`CONTENT_MD5`), since a large object's ETag is not its content's MD5.
@@ -202,7 +205,7 @@ def upload_file(coordinator: Coordinator, container: str, name: str, path: str, 
     else:
         resume = False
         target = _Target.unique(coordinator, container, name, size, seg_size, slo)
-    with coordinator.cleanup() as cleanup:
+    with coordinator.cleanup(resumable=resume) as cleanup:
         parts: Parts[Segment] = coordinator.parts()
         hasher = _FileHasher(path, size, seg_size, parts.check)
         hasher.start()
@@ -210,7 +213,7 @@ def upload_file(coordinator: Coordinator, container: str, name: str, path: str, 
         for index, offset in enumerate(range(0, size, seg_size)):
             seg_name = target.segment(index)
             parts.submit(_file_segment, coordinator, parts, cleanup, target, seg_name, path,
-                         offset, min(seg_size, size - offset), resume, stored.get(seg_name),
+                         offset, min(seg_size, size - offset), stored.get(seg_name),
                          functools.partial(hasher.segment, index), reused)
         try:
             segments = parts.wait()
@@ -219,14 +222,13 @@ def upload_file(coordinator: Coordinator, container: str, name: str, path: str, 
         result.resumed = sum(reused)
         headers = dict(headers)
         headers[CONTENT_MD5] = hasher.whole()
-        _commit_manifest(coordinator, cleanup, target, segments, headers, result, resume)
+        _commit_manifest(coordinator, cleanup, target, segments, headers, result)
     return {target.path(seg.name) for seg in segments}
 
 
 def _file_segment(coordinator: Coordinator, parts: Parts[Segment], cleanup: Cleanup,
                   target: _Target, seg_name: str, path: str, offset: int, length: int,
-                  resume: bool, stored: cluster.Entry | None, local_md5: Any,
-                  reused: list[int]) -> Segment:
+                  stored: cluster.Entry | None, local_md5: Any, reused: list[int]) -> Segment:
     """One segment: taken as it is when stored with the MD5 of the local
     bytes, else sent (and checked against the ETag Swift answers)."""
     if stored is not None and int(stored.get("bytes", -1)) == length:
@@ -241,8 +243,7 @@ def _file_segment(coordinator: Coordinator, parts: Parts[Segment], cleanup: Clea
     checksum = coordinator.config.checksum
 
     def attempt() -> Segment:
-        if not resume:
-            cleanup.stored(target.path(seg_name))
+        cleanup.stored(target.path(seg_name))
         # hashed while it is sent, checked against the ETag Swift computed: a
         # segment is invisible until the manifest names it, so a bad one is
         # simply sent again (one read of the file instead of two)
@@ -255,7 +256,7 @@ def _file_segment(coordinator: Coordinator, parts: Parts[Segment], cleanup: Clea
         try:
             check_etag(etag, returned, target.seg_container, seg_name)
         except errors.ChecksumMismatch:
-            cleanup.stored(target.path(seg_name))  # wrong data: it goes, resumable or not
+            cleanup.stored(target.path(seg_name), always=True)  # wrong data: it goes
             raise
         return Segment(seg_name, unquote_etag(returned) or etag or "", length)
 
@@ -297,7 +298,7 @@ def upload_stream(coordinator: Coordinator, container: str, name: str, source: S
                                         % (total, size))
         headers = dict(headers)
         headers[CONTENT_MD5] = whole.hexdigest()
-        _commit_manifest(coordinator, cleanup, target, segments, headers, result, False)
+        _commit_manifest(coordinator, cleanup, target, segments, headers, result)
     return {target.path(seg.name) for seg in segments}
 
 
@@ -313,11 +314,10 @@ def _put_spool(coordinator: Coordinator, target: _Target, seg_name: str,
 
 def _commit_manifest(coordinator: Coordinator, cleanup: Cleanup, target: _Target,
                      segments: list[Segment], headers: dict[str, str],
-                     result: TransferResult, resumable: bool) -> None:
+                     result: TransferResult) -> None:
     """Write the manifest: the object becomes visible.  If that fails, never
     leave a visible object whose segments are gone (see
-    :func:`_after_failed_manifest`); segments of a ``resumable`` upload stay
-    for the next run unless the manifest came back wrong."""
+    :func:`_after_failed_manifest`)."""
     client = coordinator.client
     container, name = target.container, target.name
     paths = [target.path(seg.name) for seg in segments]
@@ -343,10 +343,7 @@ def _commit_manifest(coordinator: Coordinator, cleanup: Cleanup, target: _Target
             etag = None
     except errors.ChecksumMismatch:
         # stored, but not what was sent: it goes with its segments
-        if resumable:
-            for path in paths:
-                cleanup.stored(path)
-        cleanup.stored("/%s/%s" % (container, name))
+        cleanup.stored("/%s/%s" % (container, name), always=True)
         raise
     except BaseException:
         if not _after_failed_manifest(coordinator, cleanup, target, expected, dlo_manifest):
@@ -363,8 +360,8 @@ def _after_failed_manifest(coordinator: Coordinator, cleanup: Cleanup, target: _
                            expected: str | None, dlo_manifest: str) -> bool:
     """The manifest PUT failed, or its answer was lost.  Look: if this
     manifest is in place after all, the upload succeeded (``True``); if it
-    is not, the segments go (``False``, and the failure deletes those
-    registered with ``cleanup``: a resumable upload's stay); if
+    is not, the segments go (``False``, and the failure deletes them, unless
+    it was only an interruption of a resumable upload); if
     the object cannot be looked at, the segments are kept, unseen garbage
     rather than a visible object with missing parts (``False``)."""
     container, name = target.container, target.name

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,7 +48,14 @@ from velocity.transfer.config import TransferResult
 from velocity.transfer.coordinator import Coordinator, Task
 from velocity.transfer.delete import Deletes
 from velocity.transfer.download import Downloads
-from velocity.transfer.localfs import LocalFile, PathLike, _ignored, iter_sorted, relative_parts
+from velocity.transfer.localfs import (
+    LocalFile,
+    PathLike,
+    _ignored,
+    iter_sorted,
+    relative_parts,
+    safe_local_path,
+)
 from velocity.transfer.partial import Partials, is_partial_name
 from velocity.transfer.segments import CONTENT_MD5, segment_digests
 from velocity.transfer.upload import FileUploads
@@ -286,13 +294,14 @@ def sync_plan(container: str, root: str, remote: Remote, upward: bool,
 
 def _destination(root: str, rel: str) -> str:
     """The local path of relative name ``rel``, which must be a plain
-    relative path (no empty, ``.`` or ``..`` parts, no backslash): anything
-    else would not come back under the same name."""
+    relative path (no empty, ``.`` or ``..`` parts, no backslash: anything
+    else would not come back under the same name) staying under ``root``
+    (see :func:`~velocity.transfer.localfs.safe_local_path`)."""
     parts = relative_parts(rel, "object name %r" % rel)
     if "/".join(parts) != rel or "\\" in rel:
         raise errors.UnsafePath("object name %r is not a plain relative path; it cannot be "
                                 "synced to a file" % rel)
-    return os.path.join(root, *parts)
+    return safe_local_path(root, rel)
 
 
 # -- comparing contents ---------------------------------------------------------------
@@ -387,6 +396,7 @@ class SyncRun:
         self.uploads = uploads
         self.downloads = downloads
         self._configured = False
+        self._lock = threading.Lock()
 
     def items(self, items: Iterable[SyncJob | TransferResult]) -> Iterator[Task | TransferResult]:
         """Tasks and results for the manager's loop, as ``items`` come;
@@ -402,10 +412,6 @@ class SyncRun:
             else:
                 if item.action == "download" and self.downloads is not None:
                     self.downloads.planned(plan.DownloadJob(item.name, item.path or ""))
-                elif item.action == "upload" and self.uploads is not None and not (
-                        self._configured or self.dry_run):
-                    self.uploads.configure()  # the cluster's limits: only once needed
-                    self._configured = True
                 yield self._task(item)
         if remote_deletes:
             yield from self._deletes(remote_deletes)
@@ -431,6 +437,10 @@ class SyncRun:
         co.check()
         if item.action == "upload":
             assert self.uploads is not None and item.path is not None
+            with self._lock:
+                if not self._configured:  # the cluster's limits, once an upload needs them
+                    self.uploads.configure()
+                    self._configured = True
             job = plan.UploadJob(item.path, item.name, item.size, item.mtime)
             self.uploads.run_entry(job, item.entry, [result])
         elif item.action == "download":
@@ -449,7 +459,7 @@ class SyncRun:
             result.bytes = item.size
 
     def _deletes(self, jobs: list[SyncJob]) -> Iterator[Task]:
-        entries = {job.name: job.entry for job in jobs}
+        entries = {job.name: job.entry or {"name": job.name} for job in jobs}
         deletes = Deletes(self.coordinator, self.container)
         threads = self.coordinator.config.object_threads
         bulk_size = cluster.bulk_size(self.coordinator.client)
