@@ -77,11 +77,20 @@ def proxy(swift_server):
 
 
 @pytest.fixture(autouse=True)
-def _no_rules_left(proxy):
+def _no_rules_left(proxy, request):
     proxy.clear()
     proxy.reset_stats()
+    started = time.monotonic()
     yield
     proxy.clear()
+    stats = proxy.stats
+    with stats.lock:  # one line per test, for `pytest -s tests/test_faults.py`
+        ranged = sum(1 for _, _, _, headers in stats.log if "if-match" in headers)
+        print("\n[faults] %s: injected %s; %d requests, %d resumed GETs (Range + If-Match); "
+              "%.1f MiB sent, %.1f MiB received; %.1f s" % (
+                  request.node.name, dict(stats.injected), len(stats.log), ranged,
+                  stats.request_body_bytes / MiB, stats.response_body_bytes / MiB,
+                  time.monotonic() - started))
 
 
 @pytest.fixture

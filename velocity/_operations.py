@@ -175,8 +175,8 @@ class SwiftOperations:
                 remaining -= len(page)
             last = page[-1]
             marker = last.get("name") or last.get("subdir")
-            if len(page) < size:
-                return
+            # a short page is not the end: some servers (Ceph RGW) return fewer
+            # entries than asked before the last page; only an empty page ends it
 
     def capabilities(self, refresh: bool = False) -> dict[str, Any]:
         """The cluster's ``/info`` document, fetched once and cached."""

@@ -114,17 +114,25 @@ def client(args: argparse.Namespace) -> Any:
     return swift
 
 
-def manager(args: argparse.Namespace, swift: Any) -> Any:
-    from velocity.transfer import TransferConfig, TransferManager
+def config(args: argparse.Namespace) -> Any:
+    """The :class:`~velocity.transfer.TransferConfig` the flags describe."""
+    from velocity.transfer import TransferConfig
 
-    settings = {name: getattr(args, name, None) for name in (
+    settings: dict[str, Any] = {name: getattr(args, name, None) for name in (
         "segment_size", "object_threads", "segment_threads", "skip_identical", "changed",
         "leave_segments", "retries")}
     if settings["segment_size"]:  # as with swift: files larger than SIZE are segmented
         settings["segment_threshold"] = min(settings["segment_size"], 5 * 1024 ** 3)
-    config = TransferConfig(**{k: v for k, v in settings.items()
-                               if v is not None and v is not False})
-    return TransferManager(swift, config)
+    if getattr(args, "no_resume", False):
+        settings["resume"] = False
+    return TransferConfig(**{k: v for k, v in settings.items()
+                             if (v is not None and v is not False) or k == "resume"})
+
+
+def manager(args: argparse.Namespace, swift: Any) -> Any:
+    from velocity.transfer import TransferManager
+
+    return TransferManager(swift, config(args))
 
 
 def _login(swift: Any, policy: Any, creds: Any, debug: bool) -> None:

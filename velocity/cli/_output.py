@@ -193,7 +193,7 @@ class Bar(ProgressSubscriber):
 # -- per-item results -----------------------------------------------------------
 
 DONE = {"upload": "uploaded", "download": "downloaded", "delete": "deleted",
-        "head": "checked", "copy": "copied"}
+        "head": "checked", "copy": "copied", "sync": "synced"}
 
 
 def transfer_record(result: Any, facts: Mapping[str, Any] | None = None) -> dict[str, Any]:

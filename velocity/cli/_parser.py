@@ -6,7 +6,7 @@ import argparse
 import re
 from typing import Any
 
-from velocity.cli import _local, _storage, _tempurl, _transfers
+from velocity.cli import _local, _storage, _sync, _tempurl, _transfers
 from velocity.cli._login import IDENTITIES
 from velocity.tempurl import DIGESTS as tempurl_digests
 
@@ -78,6 +78,13 @@ def _transfer_options(parser: argparse.ArgumentParser) -> None:
                         help="objects moved at once (default 10)")
     parser.add_argument("--skip-identical", action="store_true",
                         help="skip objects whose content is already there (by MD5)")
+    if parser.prog.split()[-1] in ("upload", "download"):
+        parser.add_argument("--no-resume", action="store_true",
+                            help="do not continue interrupted transfers (default: continue)")
+        parser.add_argument("--dask", metavar="SCHEDULER", default=None,
+                            help="spread the transfer over a Dask cluster: a scheduler "
+                                 "address, a scheduler file, or local:N for N local worker "
+                                 "processes (extra velocity-swift[dask])")
 
 
 def _metadata_options(parser: argparse.ArgumentParser, what: str) -> None:
@@ -143,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--remove-prefix", action="store_true",
                      help="strip --prefix from the local file names")
     _transfer_options(cmd)
+
+    _sync.add_commands(command, _transfer_options)
 
     cmd = command("delete", _transfers.delete,
                   "delete objects; with no OBJECT and no --prefix, the container too",

@@ -22,6 +22,8 @@ def upload(args: argparse.Namespace) -> int:
     missing = [path for path in args.paths if not os.path.exists(path)]
     if missing:
         raise UsageError("no such file or folder: %s" % ", ".join(missing))
+    if getattr(args, "dask", None):
+        return _on_dask(args, "upload")
     began = time.monotonic()
     swift = login.client(args)
     with login.manager(args, swift) as manager:
@@ -33,6 +35,8 @@ def upload(args: argparse.Namespace) -> int:
 
 
 def download(args: argparse.Namespace) -> int:
+    if getattr(args, "dask", None):
+        return _on_dask(args, "download")
     began = time.monotonic()
     swift = login.client(args)
     with login.manager(args, swift) as manager:
@@ -42,6 +46,32 @@ def download(args: argparse.Namespace) -> int:
                                    subscribers=subscribers(args, "download"))
     facts = settle_etags(swift, args.container, results) if args.json else None
     return report(args, results, began, "download", facts)
+
+
+def _on_dask(args: argparse.Namespace, action: str) -> int:
+    """``--dask SCHEDULER|local:N``: the same transfer spread over a Dask
+    cluster (:mod:`velocity.distributed`); the workers log in themselves, from
+    the same ``OS_*`` / ``ST_*`` variables."""
+    from velocity import distributed
+
+    if args.auth_url or args.user or args.key or args.key_prompt or args.project:
+        raise UsageError("with --dask, log in through OS_* / ST_* variables: the workers "
+                         "read the same ones (no token is ever sent to them)")
+    began = time.monotonic()
+    recipe = distributed.Recipe.from_env()
+    with distributed.connect(args.dask) as dask_client:
+        if action == "upload":
+            results = distributed.upload(dask_client, recipe, args.container, args.paths,
+                                         prefix=args.prefix, ignore=tuple(args.exclude or ()),
+                                         config=login.config(args),
+                                         subscribers=subscribers(args, "upload"))
+        else:
+            results = distributed.download(dask_client, recipe, args.container, args.output,
+                                           names=args.objects or None, prefix=args.prefix,
+                                           remove_prefix=args.remove_prefix,
+                                           config=login.config(args),
+                                           subscribers=subscribers(args, "download"))
+    return report(args, results, began, action)
 
 
 def delete(args: argparse.Namespace) -> int:

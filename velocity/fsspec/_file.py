@@ -232,7 +232,7 @@ class SwiftFile(AbstractBufferedFile):
         if upload is not None:
             upload.abort()
         if self.writable():
-            self.buffer = type(self.buffer)()
+            self.buffer = type(self.buffer)()  # type: ignore[has-type]
             self.forced = True  # close() must not send anything now
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:

@@ -113,12 +113,12 @@ class SwiftFileSystem(TransfersMixin, AbstractFileSystem, metaclass=_HiddenSecre
         self.threads = threads or self.transfer_config.object_threads
 
     @property
-    def client(self) -> SwiftClient:
+    def client(self) -> SwiftClient:  # type: ignore[override]
         """The :class:`~velocity.client.SwiftClient` behind this filesystem."""
         return self._shared.client
 
     @property
-    def manager(self) -> TransferManager:
+    def manager(self) -> TransferManager:  # type: ignore[override]
         """The :class:`~velocity.transfer.TransferManager` behind this filesystem."""
         return self._shared.manager
 

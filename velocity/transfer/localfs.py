@@ -224,6 +224,27 @@ def file_mode() -> int:
     return 0o666 & ~_current_umask()
 
 
+def pwrite_all(fd: int, offset: int, data: bytes | memoryview) -> None:
+    """Write all of ``data`` at ``offset`` of ``fd`` (``pwrite`` may write less)."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+def finish(fd: int, mtime: float | str | None) -> None:
+    """Before a completed file is renamed into place: the mode a new file gets
+    under the umask, and ``mtime`` (seconds, as a number or text) if given."""
+    os.fchmod(fd, file_mode())
+    if mtime:
+        try:
+            stamp = float(mtime)
+            os.utime(fd, (stamp, stamp))
+        except (ValueError, OSError):
+            pass
+
+
 class AtomicFile:
     """A hidden temporary file beside ``dest``, renamed over it by
     :meth:`commit` once complete and verified: ``dest`` is never seen half
@@ -251,24 +272,14 @@ class AtomicFile:
     def write_at(self, offset: int, data: bytes | memoryview) -> None:
         """Write ``data`` at ``offset`` (``pwrite``: safe from several threads
         writing parts that do not overlap)."""
-        view = memoryview(data)
-        while view:
-            written = os.pwrite(self.fd, view, offset)
-            view = view[written:]
-            offset += written
+        pwrite_all(self.fd, offset, data)
 
     def commit(self, mtime: float | str | None = None) -> None:
         """Give the file the usual mode and ``mtime`` (seconds, if given) and
         rename it to ``dest``."""
-        os.fchmod(self.fd, file_mode())
+        finish(self.fd, mtime)
         os.close(self.fd)
         self.fd = -1
-        if mtime:
-            try:
-                stamp = float(mtime)
-                os.utime(self.path, (stamp, stamp))
-            except (ValueError, OSError):
-                pass
         os.replace(self.path, self.dest)
         self.committed = True
 

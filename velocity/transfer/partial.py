@@ -40,7 +40,7 @@ from typing import Any
 from velocity import errors
 from velocity.hashing import BLOCK
 from velocity.transfer.config import MiB
-from velocity.transfer.localfs import PART_SUFFIX, file_mode
+from velocity.transfer.localfs import PART_SUFFIX, finish, pwrite_all
 
 __all__ = ["PartialFile", "Partials", "partial_path", "JOURNAL_SUFFIX", "is_partial_name"]
 
@@ -49,9 +49,9 @@ log = logging.getLogger("velocity")
 #: the journal of a partial file is its name followed by this
 JOURNAL_SUFFIX = ".json"
 #: the journal is rewritten after this many new bytes ...
-FLUSH_BYTES = 2 * MiB
+FLUSH_BYTES = 8 * MiB
 #: ... or this many seconds, whichever comes first
-FLUSH_SECONDS = 0.5
+FLUSH_SECONDS = 1.0
 _VERSION = 1
 #: a file name longer than this (in bytes) is shortened (with a hash) in the
 #: partial file's name, so that it stays within the usual 255-byte limit
@@ -243,22 +243,12 @@ class PartialFile:
     def write_at(self, offset: int, data: bytes | memoryview) -> None:
         """Write ``data`` at ``offset`` (``pwrite``: parts that do not overlap
         may be written from several threads)."""
-        view = memoryview(data)
-        while view:
-            written = os.pwrite(self.fd, view, offset)
-            view = view[written:]
-            offset += written
+        pwrite_all(self.fd, offset, data)
 
     def commit(self, mtime: float | str | None = None) -> None:
         """Give the file the usual mode and ``mtime`` (if given), rename it
         to the destination, then remove the journal."""
-        os.fchmod(self.fd, file_mode())
-        if mtime:
-            try:
-                stamp = float(mtime)
-                os.utime(self.fd, (stamp, stamp))
-            except (ValueError, OSError):
-                pass
+        finish(self.fd, mtime)
         os.replace(self.path, self.dest)
         self.committed = True
         self._close()
