@@ -273,7 +273,9 @@ def test_listings_page_past_the_page_size(conn, many_containers, monkeypatch):
     calls = []
     monkeypatch.setattr(conn.client, "call", _counting_call(conn.client, calls))
     assert conn.list_containers(prefix=prefix) == names
-    assert [call["limit"] for call in calls] == [10, 10, 10]  # 10 + 10 + 5
+    # 10 + 10 + 5, then an empty page: a short page does not end a listing (Ceph RGW
+    # returns them mid-listing)
+    assert [call["limit"] for call in calls] == [10, 10, 10, 10]
     assert conn.get_all_containers(prefix=prefix).names == names
 
 

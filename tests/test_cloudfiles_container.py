@@ -174,7 +174,7 @@ def test_object_listing_pages_past_the_page_size(twenty_five, monkeypatch):
     monkeypatch.setattr(client, "call", call)
     expected = ["o%02d" % i for i in range(25)]
     assert twenty_five.list_objects() == expected
-    assert [c["limit"] for c in calls] == [10, 10, 10]
+    assert [c["limit"] for c in calls] == [10, 10, 10, 10]  # ... and an empty page ends it
     assert len(twenty_five.get_objects()) == 25
     assert twenty_five.list_objects(marker="o04") == expected[5:]
     assert twenty_five.list_objects(marker="o04", limit=13) == expected[5:18]

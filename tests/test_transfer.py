@@ -187,8 +187,10 @@ def test_one_request_per_small_object(counting, container_name, tmp_path):
         results = manager.download(container_name, out_dir=str(tmp_path / "out"))
     assert len(results) == 12 and all(r.ok for r in results)
     names = [c[0] for c in counting.calls if c[0] != "get_capabilities"]
-    # one listing page, then one GET per object
-    assert names == ["get_container"] + ["get_object_stream"] * 12
+    # one listing page and the empty page that ends the listing (a short page does not:
+    # Ceph RGW returns them mid-listing), then one GET per object
+    assert names[:2] == ["get_container"] * 2
+    assert names[2:] == ["get_object_stream"] * 12
     for i in range(12):
         assert read(tmp_path / "out" / ("f%02d" % i)) == read(tmp_path / "src" / ("f%02d" % i))
 

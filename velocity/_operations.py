@@ -160,6 +160,7 @@ class SwiftOperations:
     def _iter_listing(self, operation: str, container: str | None, *, prefix, delimiter,
                       marker, end_marker, limit, page_size, extra) -> Iterator[dict[str, Any]]:
         remaining = limit
+        seen = marker or ""  # the greatest name listed so far
         while remaining is None or remaining > 0:
             size = page_size if remaining is None else min(page_size, remaining)
             kwargs = {"marker": marker, "limit": size, "prefix": prefix,
@@ -168,15 +169,18 @@ class SwiftOperations:
                 kwargs["delimiter"] = delimiter
             args = (container,) if container is not None else ()
             _, page = self.call(operation, *args, **kwargs)
+            if seen:  # only names past those listed: a server that ignores the marker
+                page = [e for e in page if _entry_name(e) > seen]  # ends here
             if not page:
                 return
             yield from page
             if remaining is not None:
                 remaining -= len(page)
-            last = page[-1]
-            marker = last.get("name") or last.get("subdir")
+            marker = _entry_name(page[-1])
+            seen = max(seen, max(_entry_name(e) for e in page))
             # a short page is not the end: some servers (Ceph RGW) return fewer
-            # entries than asked before the last page; only an empty page ends it
+            # entries than asked before the last page; only an empty page (or
+            # one with nothing new) ends it
 
     def capabilities(self, refresh: bool = False) -> dict[str, Any]:
         """The cluster's ``/info`` document, fetched once and cached."""
@@ -184,3 +188,6 @@ class SwiftOperations:
             self._capabilities = self.call("get_capabilities")
         return self._capabilities
 
+
+def _entry_name(entry: dict[str, Any]) -> str:
+    return entry.get("name") or entry.get("subdir") or ""
