@@ -27,13 +27,14 @@ from typing import BinaryIO, Optional
 from urllib.parse import urlsplit
 
 BLOCK = 64 * 1024
-KINDS = ("status", "reset_request", "reset_response", "truncate", "corrupt", "expire_token")
+KINDS = ("status", "reset_request", "reset_response", "truncate", "corrupt", "corrupt_request",
+         "expire_token")
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                         "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
                         "expect"})
 TOKEN_HEADERS = ("x-auth-token", "x-storage-token")
 LOGGED_HEADERS = ("range", "if-match", "if-none-match", "if-modified-since",
-                  "if-unmodified-since", "expect", "content-length", "transfer-encoding")
+                  "if-unmodified-since", "expect", "content-length", "transfer-encoding", "etag")
 SOCKET_TIMEOUT = 60.0
 LINGER_SECONDS = 2.0  # how long to discard what a client still sends after a refusal
 MAX_LINE = 65536
@@ -251,8 +252,10 @@ class FaultProxy:
         (or a chunk), then RST.  ``reset_response`` / ``truncate``: forward, send
         the head and ``at`` of the body, then RST / FIN.  ``corrupt``: flip a bit
         of the body's byte at ``at`` (for bodies of unknown length, ``at`` is a
-        fraction of 64 KiB).  ``expire_token`` (requests with a token alias
-        only): expire the alias, answer 401 to it from now on; with
+        fraction of 64 KiB).  ``corrupt_request``: flip a bit of the request
+        body's byte at ``at`` on its way to the server (bodies of known
+        length).  ``expire_token`` (requests with a token alias only): expire
+        the alias, answer 401 to it from now on; with
         ``lifetime``, only an alias that served that many requests expires
         (a real token lives a while before it expires).
         """
@@ -427,10 +430,11 @@ class FaultProxy:
                                 if lower in TOKEN_HEADERS else value))
         return headers + ([("Transfer-Encoding", "chunked")] if chunked else [])
 
-    def _exchange(self, client: _Client, request: _Request,
-                  body: _BodyReader) -> http.client.HTTPResponse:
+    def _exchange(self, client: _Client, request: _Request, body: _BodyReader,
+                  flip: int | None = None) -> http.client.HTTPResponse:
         """Send the request upstream (again on a new connection if a reused one
-        turns out closed before any body was sent); the response, body unread."""
+        turns out closed before any body was sent), with a bit of its body's
+        byte ``flip`` flipped if given; the response, body unread."""
         headers = self._upstream_headers(request, body.chunked)
         while True:
             if client.upstream is None:
@@ -446,7 +450,12 @@ class FaultProxy:
                 upstream.endheaders()
                 data = None
                 while data != b"":
+                    start = body.received
                     data = body.read()
+                    if flip is not None and start <= flip < body.received:
+                        damaged = bytearray(data)
+                        damaged[flip - start] ^= 0x01
+                        data = bytes(damaged)
                     if body.chunked:
                         upstream.send(b"%x\r\n%s\r\n" % (len(data), data) if data else b"0\r\n\r\n")
                     elif data:
@@ -461,8 +470,11 @@ class FaultProxy:
     def _forward(self, client: _Client, request: _Request, body: _BodyReader,
                  rule: Rule | None) -> str:
         """Forward the request, then stream the response back with ``rule``'s fault."""
+        flip = None
+        if rule is not None and rule.kind == "corrupt_request" and body.length:
+            flip = min(int(rule.at * body.length), body.length - 1)
         try:
-            response = self._exchange(client, request, body)
+            response = self._exchange(client, request, body, flip)
         except (OSError, http.client.HTTPException):
             return self._answer(client, request, 502)
         auth = request.path.startswith("/auth")

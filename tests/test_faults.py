@@ -429,6 +429,32 @@ def test_retry_sends_the_whole_body_again(transport, proxy, faulty, raw_conn, co
         assert "expect" not in puts[0][3]
 
 
+def test_a_segment_damaged_on_the_way_up_is_refused_and_sent_again(
+        transport, proxy, faulty, raw_conn, container_name, tmp_path):
+    """Every segment PUT carries the MD5 of the local bytes as its ETag, so
+    Swift itself refuses one damaged in transit (422); it is sent again, and
+    the object is whole."""
+    data = os.urandom(12 * MiB)
+    raw_conn.put_container(container_name)
+    (tmp_path / "big.bin").write_bytes(data)
+    proxy.add("corrupt_request", method="PUT", path=r"_segments/", count=2, at=0.7)
+    config = TransferConfig(segment_threshold=4 * MiB, segment_size=4 * MiB, segment_threads=2)
+    with SwiftClient(faulty, retry=FAST) as client, TransferManager(client, config) as manager:
+        [result] = manager.upload(container_name, str(tmp_path / "big.bin"))
+    assert result.ok and result.segments == 3, str(result)
+    assert proxy.stats.injected["corrupt_request"] == 2
+    _, stored = raw_conn.get_object(container_name, "big.bin")
+    assert stored == data
+    puts = [entry for entry in proxy.stats.log
+            if entry[0] == "PUT" and "_segments/" in entry[1]]
+    assert sorted(status for _, _, status, _ in puts) == [201] * 3 + [422] * 2
+    md5s = {hashlib.md5(data[i:i + 4 * MiB]).hexdigest() for i in range(0, len(data), 4 * MiB)}
+    assert {headers.get("etag") for _, _, _, headers in puts} == md5s
+    headers = raw_conn.head_object(container_name, "big.bin")
+    assert "x-object-meta-x-sdk-md5" not in headers  # only with content_md5=True
+    _cleanup(raw_conn, container_name)
+
+
 def test_retry_after_is_honoured(proxy, faulty, container_name):
     with SwiftClient(faulty, retry=FAST) as client:
         client.put_container(container_name)

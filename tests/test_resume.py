@@ -158,7 +158,7 @@ def test_upload_killed_half_way_resumes(swift_server, proxy, via_proxy, raw_conn
     assert "big.bin" not in [o["name"] for o in raw_conn.get_container(container_name)[1]]
 
     before = proxy.stats.request_body_bytes
-    with TransferManager(via_proxy, TransferConfig(**config)) as manager:
+    with TransferManager(via_proxy, TransferConfig(**config, content_md5=True)) as manager:
         [result] = manager.upload(container_name, str(path))
     sent = proxy.stats.request_body_bytes - before
     assert result.ok and result.segments == 16, str(result)

@@ -14,11 +14,11 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import urllib3
-from keystoneauth1 import exceptions as ksa_exc
 from requests import RequestException
 from requests.exceptions import SSLError
 
 from velocity import errors
+from velocity._keystoneauth import exceptions as ksa_exc
 from velocity._swiftclient import ClientException
 
 log = logging.getLogger("velocity")

@@ -15,11 +15,9 @@ import weakref
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from velocity.errors import ServerError
+
 __all__ = ["ServerError"]
-
-
-class ServerError(RuntimeError):
-    """A local server could not be started; the message quotes its log."""
 
 
 def _free_port() -> int:

@@ -207,8 +207,20 @@ class _Direct:
                 first.will_close = True  # the body was never sent: the connection is done
                 return first
         # a 100 Continue, or no word within _CONTINUE_WAIT (RFC 9110: send anyway)
-        conn.send(body)
+        _send_body(conn, body)
         return conn.getresponse()
+
+
+def _send_body(conn: http.client.HTTPConnection, body: Any) -> None:
+    """Send a request body: a file slice that offers ``sendfile(sock)`` goes
+    from the page cache to a plain socket without passing through Python
+    (TLS needs the bytes: they are read), anything else as http.client sends it."""
+    sock = conn.sock
+    sendfile = getattr(body, "sendfile", None)
+    if sendfile is not None and sock is not None and not isinstance(sock, ssl.SSLSocket) \
+            and sendfile(sock):
+        return
+    conn.send(body)
 
 
 class _DirectBody:

@@ -21,8 +21,6 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from keystoneauth1 import plugin as ksa_plugin
-
 from velocity import consts, errors
 from velocity._headers import (
     acl_is_public,
@@ -34,6 +32,7 @@ from velocity._headers import (
     read_acl,
     temp_url_key,
 )
+from velocity._keystoneauth import plugin as ksa_plugin
 from velocity.auth import RACKSPACE_AUTH_URL, Credentials, StorageTokenAuth, build_credentials
 from velocity.client import RetryPolicy, SwiftClient
 from velocity.container import Container, ContainerResults

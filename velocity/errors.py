@@ -37,6 +37,7 @@ __all__ = [
     "UnsafePath",
     "TransferCancelled",
     "InvalidEvent",
+    "ServerError",
 ]
 
 
@@ -191,3 +192,9 @@ class TransferCancelled(VelocityError):
 class InvalidEvent(VelocityError, ValueError):
     """A CloudEvent the downloader cannot use: unknown shape, no file records,
     or a record with a bad name, size or hash type; the message says which."""
+
+
+class ServerError(RuntimeError):
+    """A local server of :mod:`velocity.server` could not be started; the
+    message quotes its log.  (Not a :class:`VelocityError`: it is about the
+    test servers, not about storage.)"""

@@ -64,20 +64,22 @@ def md5_of_file(path: str | os.PathLike[str], offset: int = 0, length: int | Non
     :raises OSError: when the file is shorter than asked (it shrank while read)
     """
     digest = new_md5()
-    with open(path, "rb") as handle:
+    block = 4 * BLOCK if length is None or length > 4 * BLOCK else max(length, 1)
+    buffer = memoryview(bytearray(block))  # one buffer, read into again and again
+    with open(path, "rb", buffering=0) as handle:
         handle.seek(offset)
         left = length
         while left is None or left > 0:
             if check is not None:
                 check()
-            data = handle.read(BLOCK if left is None else min(BLOCK, left))
-            if not data:
+            count = handle.readinto(buffer if left is None or left >= block else buffer[:left])
+            if not count:
                 if left is None:
                     break
                 raise OSError("%s shrank while it was being read" % os.fspath(path))
-            digest.update(data)
+            digest.update(buffer[:count])
             if left is not None:
-                left -= len(data)
+                left -= count
     return digest.hexdigest()
 
 

@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from keystoneauth1 import access as ksa_access
-from keystoneauth1 import plugin as ksa_plugin
-from keystoneauth1 import session as ksa_session
-from keystoneauth1.identity import base as ksa_identity
-
+from velocity._keystoneauth import access as ksa_access
+from velocity._keystoneauth import identity_base as ksa_identity
+from velocity._keystoneauth import plugin as ksa_plugin
+from velocity._keystoneauth import session as ksa_session
 from velocity.auth.catalog import catalog_url, no_endpoint_message
 from velocity.auth.plugins import (
     Payload,

@@ -9,12 +9,11 @@ import threading
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Union
 
-from keystoneauth1 import access as ksa_access
-from keystoneauth1 import plugin as ksa_plugin
-from keystoneauth1 import session as ksa_session
-from keystoneauth1.identity import base as ksa_identity
-from keystoneauth1.identity import v2 as ksa_v2
-
+from velocity._keystoneauth import access as ksa_access
+from velocity._keystoneauth import identity_base as ksa_identity
+from velocity._keystoneauth import plugin as ksa_plugin
+from velocity._keystoneauth import session as ksa_session
+from velocity._keystoneauth import v2 as ksa_v2
 from velocity.consts import RACKSPACE_AUTH_URL
 from velocity.errors import AuthenticationError, AuthenticationFailed, ConfigurationError
 

@@ -27,7 +27,6 @@ import sys
 from collections.abc import Sequence
 
 from velocity import errors
-from velocity._localserver import ServerError
 from velocity.cli._login import IDENTITIES, UsageError, credentials, prepare
 from velocity.cli._output import CLOSED_STATUS, GuardedStream, OutputClosed, silence
 from velocity.cli._parser import build_parser, size_type
@@ -71,7 +70,7 @@ def _run(args: argparse.Namespace, secrets: list[str]) -> int:
     except _USAGE_ERRORS as error:
         _fail(args, error)
         return 2
-    except (errors.VelocityError, OSError, ServerError) as error:
+    except (errors.VelocityError, OSError, errors.ServerError) as error:
         _fail(args, error)
         return 1
     except OutputClosed:

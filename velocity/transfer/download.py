@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from velocity.hashing import md5_of_fd, new_md5, unquote_etag
 from velocity.transfer import cluster
 from velocity.transfer.config import TransferResult
 from velocity.transfer.coordinator import Coordinator, Parts
+from velocity.transfer.localfs import file_mode
 from velocity.transfer.partial import PartialFile, Partials, hash_range
 from velocity.transfer.plan import DownloadJob, iter_download_plan
 
@@ -64,6 +66,9 @@ class Downloads:
         self.container = container
         self.skip_identical = skip_identical
         self.partials = partials
+        self.mode = file_mode()  # of every file written: the umask is read once per call
+        self._folders: set[str] = set()  # folders made (or found) already
+        self._folders_lock = threading.Lock()
 
     def planned(self, job: DownloadJob) -> None:
         """On the caller's thread, as the plan comes: the job's folder is
@@ -131,11 +136,19 @@ class Downloads:
                          lambda: self._fetch(name, dest, result))
 
     def _fetch(self, name: str, dest: str, result: TransferResult) -> None:
-        target = PartialFile(dest, self.container, name, resume=self.coordinator.config.resume)
+        folder = os.path.dirname(dest) or "."
+        with self._folders_lock:
+            known = folder in self._folders
+        if not known:
+            os.makedirs(folder, exist_ok=True)
+            with self._folders_lock:
+                self._folders.add(folder)
+        target = PartialFile(dest, self.container, name, resume=self.coordinator.config.resume,
+                             mode=self.mode, folder_exists=True)
         try:
             self._fetch_into(target, name, result)
-        except (errors.ChecksumMismatch, errors.NoSuchObject):
-            target.discard()  # damaged or gone: never resumed
+        except (errors.ChecksumMismatch, errors.NoSuchObject, errors.UnsafePath):
+            target.discard()  # damaged, gone or in the way of a folder: never resumed
             raise
         except errors.IncompleteSend as exc:
             if exc.status == 412:  # the object changed while it was read

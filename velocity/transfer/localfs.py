@@ -20,7 +20,7 @@ from typing import Union
 
 from velocity import errors
 
-__all__ = ["LocalFile", "walk", "iter_sorted", "safe_local_path", "relative_parts",
+__all__ = ["LocalFile", "LocalTree", "walk", "iter_sorted", "safe_local_path", "relative_parts",
            "AtomicFile", "file_mode", "PART_SUFFIX"]
 
 log = logging.getLogger("velocity")
@@ -184,17 +184,45 @@ def safe_local_path(out_dir: PathLike, name: str) -> str:
         absolute, has a ``..`` component, or would resolve (through a symbolic
         link) outside ``out_dir``
     """
-    out_dir = os.fspath(out_dir)
-    parts = relative_parts(name, "object name %r" % name)
-    if not parts:
-        raise errors.UnsafePath("object name %r names no file" % name)
-    root = os.path.realpath(out_dir)
-    target = os.path.join(root, *parts)
-    resolved = os.path.realpath(target)
-    if os.path.commonpath([root, resolved]) != root:
-        raise errors.UnsafePath("object name %r would be written outside %s (symbolic link)"
-                                % (name, out_dir))
-    return target
+    return LocalTree(out_dir).path(name)
+
+
+class LocalTree:
+    """Local paths for object names under one folder, as
+    :func:`safe_local_path` gives them, for many names: the folder and each
+    of its subfolders are resolved once (a download of 100,000 objects
+    into one folder does not resolve it 100,000 times), then each path
+    costs one ``lstat`` (is the file itself a symbolic link?)."""
+
+    #: subfolders remembered (the memory of a huge tree stays bounded)
+    MAX_FOLDERS = 10000
+
+    def __init__(self, out_dir: PathLike) -> None:
+        self.out_dir = os.fspath(out_dir)
+        self.root = os.path.realpath(self.out_dir)
+        self._folders: dict[tuple[str, ...], str] = {(): self.root}
+
+    def path(self, name: str) -> str:
+        """The local path of ``name`` (see :func:`safe_local_path`)."""
+        parts = relative_parts(name, "object name %r" % name)
+        if not parts:
+            raise errors.UnsafePath("object name %r names no file" % name)
+        folder = tuple(parts[:-1])
+        if folder not in self._folders:
+            if len(self._folders) >= self.MAX_FOLDERS:
+                self._folders = {(): self.root}
+            resolved = os.path.realpath(os.path.join(self.root, *folder))
+            self._inside(name, resolved)
+            self._folders[folder] = resolved
+        target = os.path.join(self.root, *parts)
+        if os.path.islink(target):
+            self._inside(name, os.path.realpath(target))
+        return target
+
+    def _inside(self, name: str, resolved: str) -> None:
+        if os.path.commonpath([self.root, resolved]) != self.root:
+            raise errors.UnsafePath("object name %r would be written outside %s (symbolic "
+                                    "link)" % (name, self.out_dir))
 
 
 _umask_lock = threading.Lock()
@@ -233,10 +261,11 @@ def pwrite_all(fd: int, offset: int, data: bytes | memoryview) -> None:
         offset += written
 
 
-def finish(fd: int, mtime: float | str | None) -> None:
-    """Before a completed file is renamed into place: the mode a new file gets
-    under the umask, and ``mtime`` (seconds, as a number or text) if given."""
-    os.fchmod(fd, file_mode())
+def finish(fd: int, mtime: float | str | None, mode: int | None = None) -> None:
+    """Before a completed file is renamed into place: ``mode`` (by default
+    the mode a new file gets under the umask now), and ``mtime`` (seconds,
+    as a number or text) if given."""
+    os.fchmod(fd, file_mode() if mode is None else mode)
     if mtime:
         try:
             stamp = float(mtime)

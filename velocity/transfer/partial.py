@@ -2,7 +2,7 @@
 its journal.
 
 A download of object ``name`` to ``folder/file`` writes its bytes to
-``folder/.file.velocity-part`` and, every 2 MiB or half second, records in
+``folder/.file.velocity-part`` and, every 8 MiB or second, records in
 ``folder/.file.velocity-part.json`` what it is writing (container, object,
 ETag, size, last-modified, kind) and how far each part got.  The journal
 is replaced atomically (write, then rename), and only ever says a part got
@@ -105,15 +105,16 @@ class PartialFile:
     any; :meth:`begin` decides whether it is taken up.
     """
 
-    def __init__(self, dest: str, container: str, name: str, resume: bool = True) -> None:
+    def __init__(self, dest: str, container: str, name: str, resume: bool = True, *,
+                 mode: int | None = None, folder_exists: bool = False) -> None:
         folder = os.path.dirname(dest) or "."
-        os.makedirs(folder, exist_ok=True)
-        if os.path.isdir(dest):
-            raise errors.UnsafePath("%s is a folder; cannot write a file over it" % dest)
+        if not folder_exists:
+            os.makedirs(folder, exist_ok=True)
         self.dest = dest
         self.container = container
         self.name = name
         self.resume = resume
+        self.mode = mode
         self.committed = False
         self.prior: dict[str, Any] | None = None
         self.parts: list[Part] = []
@@ -121,6 +122,8 @@ class PartialFile:
         self._lock = threading.Lock()
         self._unflushed = 0
         self._flushed_at = time.monotonic()
+        self._fresh = True  # the data file was made empty by this object
+        self._journal_there = False  # whether a journal may be on disk
         if not resume:
             self.fd, self.path = tempfile.mkstemp(
                 dir=folder, prefix=".%s." % os.path.basename(dest)[:40], suffix=PART_SUFFIX)
@@ -128,8 +131,12 @@ class PartialFile:
             return
         self.path = partial_path(dest)
         self.journal = self.path + JOURNAL_SUFFIX
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
-                          0o600)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        try:  # usually there is no partial file: then there is no journal to read either
+            self.fd = os.open(self.path, flags | os.O_EXCL, 0o600)
+        except FileExistsError:
+            self.fd = os.open(self.path, flags, 0o600)
+            self._fresh = False
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -139,7 +146,9 @@ class PartialFile:
                 raise errors.VelocityError(
                     "%s is being downloaded by another process right now" % dest) from None
             raise
-        self.prior = self._load()
+        if not self._fresh:
+            self._journal_there = True
+            self.prior = self._load()
 
     # -- the journal ------------------------------------------------------------------
 
@@ -194,9 +203,12 @@ class PartialFile:
             self.parts = [list(p) for p in prior["parts"]]
         else:
             self.parts = [[offset, length, 0] for offset, length in layout]
-            os.ftruncate(self.fd, 0)
-            if self.journal:
+            if not self._fresh:
+                os.ftruncate(self.fd, 0)
+            self._fresh = False  # written from now on
+            if self._journal_there:
                 self._remove(self.journal)
+                self._journal_there = False
         self._meta = {"version": _VERSION, "container": self.container, "name": self.name,
                       "kind": kind, "etag": etag, "size": size, "last_modified": modified}
         self.resumable = resumable and self.resume and etag is not None
@@ -231,6 +243,7 @@ class PartialFile:
             return
         record = dict(self._meta, parts=self.parts)
         temp = self.journal + ".tmp"
+        self._journal_there = True
         try:
             with open(temp, "w", encoding="utf-8") as handle:
                 json.dump(record, handle, separators=(",", ":"))
@@ -248,11 +261,15 @@ class PartialFile:
     def commit(self, mtime: float | str | None = None) -> None:
         """Give the file the usual mode and ``mtime`` (if given), rename it
         to the destination, then remove the journal."""
-        finish(self.fd, mtime)
-        os.replace(self.path, self.dest)
+        finish(self.fd, mtime, self.mode)
+        try:
+            os.replace(self.path, self.dest)
+        except IsADirectoryError:
+            raise errors.UnsafePath("%s is a folder; cannot write a file over it"
+                                    % self.dest) from None
         self.committed = True
         self._close()
-        if self.journal:
+        if self._journal_there:
             self._remove(self.journal)
 
     def keep(self) -> None:
@@ -277,7 +294,7 @@ class PartialFile:
         if self.committed:
             return
         self._remove(self.path)
-        if self.journal:
+        if self._journal_there:
             self._remove(self.journal)
         self._close()
 

@@ -19,7 +19,7 @@ from typing import Union
 from velocity import errors
 from velocity.transfer.cluster import Entry
 from velocity.transfer.config import TransferResult
-from velocity.transfer.localfs import PathLike, safe_local_path, walk
+from velocity.transfer.localfs import LocalTree, PathLike, walk
 
 __all__ = ["UploadJob", "DownloadJob", "DeleteJob", "Job", "upload_plan", "download_plan",
            "iter_download_plan", "delete_plan", "common_prefix"]
@@ -101,10 +101,11 @@ def iter_download_plan(container: str, entries: Iterable[tuple[str, Entry | None
                        ) -> Iterator[DownloadJob | TransferResult]:
     """:func:`download_plan`, one item at a time as ``entries`` come (a
     listing streamed through it is never held whole)."""
+    tree = LocalTree(out_dir)
     for name, entry in entries:
         local = name[len(prefix):] if remove_prefix and prefix else name
         try:
-            yield DownloadJob(name, safe_local_path(out_dir, local), entry)
+            yield DownloadJob(name, tree.path(local), entry)
         except errors.UnsafePath as exc:
             yield TransferResult("download", container, name, None, error=exc)
 

@@ -19,8 +19,14 @@ refuses it, data fails verification) they are deleted, as they are always
 without :attr:`~velocity.transfer.TransferConfig.resume` and for streams
 (whose segments get unique names).
 
-The MD5 of the whole content goes into the manifest's metadata
-(:data:`CONTENT_MD5`), since a large object's ETag is not its content's MD5.
+Each segment is hashed once, by the thread that sends it, before it is sent:
+its MD5 goes as ``ETag`` with the PUT (Swift refuses damaged data with 422)
+and is compared with the stored segment's when resuming; the bytes then go
+from the page cache to the socket (``sendfile``) on a plain connection.  With
+:attr:`~velocity.transfer.TransferConfig.content_md5`, the MD5 of the whole
+content is computed too, by one more thread reading the file in order, and
+goes into the manifest's metadata (:data:`CONTENT_MD5`), since a large
+object's ETag is not its content's MD5.
 A manifest PUT that fails (or whose answer is lost) is looked at before
 anything is deleted: see :func:`_after_failed_manifest`.
 """
@@ -38,7 +44,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from velocity import errors
-from velocity.hashing import BLOCK, manifest_etag, new_md5, unquote_etag
+from velocity.hashing import BLOCK, manifest_etag, md5_of_file, new_md5, unquote_etag
 from velocity.transfer import cluster
 from velocity.transfer.bodies import FileSlice, Spool, Stream, check_etag
 from velocity.transfer.config import TransferResult
@@ -148,37 +154,25 @@ def segment_digests(path: str, size: int, seg_size: int, check: Any,
             yield part.hexdigest()
 
 
-class _FileHasher(threading.Thread):
-    """Reads a file once, in order, on a thread of its own: the MD5 of each
-    segment (:meth:`segment`, to compare with what is stored) and of the
-    whole file (:meth:`whole`, stored with the manifest).  ``check`` is
-    called before every block (a cancel, a failed part)."""
+class _WholeHasher(threading.Thread):
+    """The MD5 of a whole file (:meth:`hexdigest`), read once in order on a
+    thread of its own while its segments are sent; ``check`` is called
+    before every block (a cancel, a failed part)."""
 
-    def __init__(self, path: str, size: int, seg_size: int, check: Any) -> None:
+    def __init__(self, path: str, size: int, check: Any) -> None:
         super().__init__(name="velocity-hash", daemon=True)
-        self.path, self.size, self.seg_size, self.check = path, size, seg_size, check
-        self._segments: list[Future[str]] = [Future() for _ in range(0, size, seg_size)]
-        self._whole: Future[str] = Future()
+        self.path, self.size, self.check = path, size, check
+        self._result: Future[str] = Future()
 
     def run(self) -> None:
-        whole = new_md5()
         try:
-            digests = segment_digests(self.path, self.size, self.seg_size, self.check, whole)
-            for future, digest in zip(self._segments, digests):
-                future.set_result(digest)
-            self._whole.set_result(whole.hexdigest())
+            self._result.set_result(md5_of_file(self.path, 0, self.size, self.check))
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
-            for future in [*self._segments, self._whole]:
-                if not future.done():
-                    future.set_exception(exc)
+            self._result.set_exception(exc)
 
-    def segment(self, index: int) -> str:
-        """The MD5 of segment ``index`` of the local file."""
-        return self._segments[index].result()
-
-    def whole(self) -> str:
+    def hexdigest(self) -> str:
         """The MD5 of the whole local file."""
-        return self._whole.result()
+        return self._result.result()
 
 
 def upload_file(coordinator: Coordinator, container: str, name: str, path: str, size: int,
@@ -207,55 +201,72 @@ def upload_file(coordinator: Coordinator, container: str, name: str, path: str, 
         target = _Target.unique(coordinator, container, name, size, seg_size, slo)
     with coordinator.cleanup(resumable=resume) as cleanup:
         parts: Parts[Segment] = coordinator.parts()
-        hasher = _FileHasher(path, size, seg_size, parts.check)
-        hasher.start()
+        hasher = None
+        if coordinator.config.content_md5:
+            hasher = _WholeHasher(path, size, parts.check)
+            hasher.start()
         reused: list[int] = []
         for index, offset in enumerate(range(0, size, seg_size)):
             seg_name = target.segment(index)
             parts.submit(_file_segment, coordinator, parts, cleanup, target, seg_name, path,
-                         offset, min(seg_size, size - offset), stored.get(seg_name),
-                         functools.partial(hasher.segment, index), reused)
+                         offset, min(seg_size, size - offset), stored.get(seg_name), reused)
         try:
             segments = parts.wait()
         finally:
-            hasher.join()
+            if hasher is not None:
+                hasher.join()
         result.resumed = sum(reused)
         headers = dict(headers)
-        headers[CONTENT_MD5] = hasher.whole()
+        if hasher is not None:
+            headers[CONTENT_MD5] = hasher.hexdigest()
         _commit_manifest(coordinator, cleanup, target, segments, headers, result)
     return {target.path(seg.name) for seg in segments}
 
 
 def _file_segment(coordinator: Coordinator, parts: Parts[Segment], cleanup: Cleanup,
                   target: _Target, seg_name: str, path: str, offset: int, length: int,
-                  stored: cluster.Entry | None, local_md5: Any, reused: list[int]) -> Segment:
+                  stored: cluster.Entry | None, reused: list[int]) -> Segment:
     """One segment: taken as it is when stored with the MD5 of the local
-    bytes, else sent (and checked against the ETag Swift answers)."""
+    bytes, else sent with that MD5 as its ``ETag`` (Swift refuses it with
+    422 when the bytes it got differ: retried) and checked against the
+    ETag Swift answers."""
+    checksum = coordinator.config.checksum
+    local: list[str | None] = [None]  # the MD5 of the local bytes, once read
     if stored is not None and int(stored.get("bytes", -1)) == length:
-        md5 = local_md5()
-        if stored.get("hash") == md5:
+        local[0] = md5_of_file(path, offset, length, parts.check)
+        if stored.get("hash") == local[0]:
             parts.check()
             coordinator.progress(length)
             reused.append(length)
-            return Segment(seg_name, md5, length)
+            return Segment(seg_name, local[0], length)
         log.info("segment %s differs from the local bytes; sending it again",
                  target.path(seg_name))
-    checksum = coordinator.config.checksum
 
     def attempt() -> Segment:
+        if checksum and local[0] is None:
+            local[0] = md5_of_file(path, offset, length, parts.check)
+        etag = local[0]
         cleanup.stored(target.path(seg_name))
-        # hashed while it is sent, checked against the ETag Swift computed: a
-        # segment is invisible until the manifest names it, so a bad one is
-        # simply sent again (one read of the file instead of two)
+        # a segment is invisible until the manifest names it, so a bad one is
+        # simply sent again; the file is read (hashed) again for that, in case
+        # it is the file that changed
         with open(path, "rb") as handle:
-            reader = FileSlice(handle, offset, length, parts.check, coordinator.progress,
-                               hashing=checksum)
-            returned = coordinator.client.call("put_object_stream", target.seg_container,
-                                               seg_name, reader, length)
-        etag = reader.md5()
+            reader = FileSlice(handle, offset, length, parts.check, coordinator.progress)
+            try:
+                returned = coordinator.client.call("put_object_stream", target.seg_container,
+                                                   seg_name, reader, length, etag=etag)
+            except errors.ResponseError as exc:
+                if exc.status == 422:  # the bytes sent are not those hashed
+                    local[0] = None
+                    raise errors.ChecksumMismatch(
+                        "the server got other bytes for %s than were hashed: %s"
+                        % (target.path(seg_name), exc.message), status=422, method="PUT",
+                        path=target.path(seg_name)) from None
+                raise
         try:
             check_etag(etag, returned, target.seg_container, seg_name)
         except errors.ChecksumMismatch:
+            local[0] = None
             cleanup.stored(target.path(seg_name), always=True)  # wrong data: it goes
             raise
         return Segment(seg_name, unquote_etag(returned) or etag or "", length)
@@ -297,7 +308,8 @@ def upload_stream(coordinator: Coordinator, container: str, name: str, source: S
             raise errors.IncompleteSend("the stream gave %d bytes, not the %d announced"
                                         % (total, size))
         headers = dict(headers)
-        headers[CONTENT_MD5] = whole.hexdigest()
+        if whole is not None:
+            headers[CONTENT_MD5] = whole.hexdigest()
         _commit_manifest(coordinator, cleanup, target, segments, headers, result)
     return {target.path(seg.name) for seg in segments}
 

@@ -155,7 +155,8 @@ def upload_stream(coordinator: Coordinator, container: str, name: str, source: S
         first_limit = size
     else:
         first_limit = cluster.segment_size(client, config, size or config.segment_size)
-    content = new_md5()  # of the whole stream, for the manifest's metadata
+    # of the whole stream, for the manifest's metadata
+    content = new_md5() if config.content_md5 else None
     with coordinator.cleanup() as cleanup:
         spool = cleanup.temp(Spool(source, first_limit, coordinator.check, content))
         ended = spool.size < first_limit or source.at_end()
