@@ -38,11 +38,16 @@ of the child process (CPU = user + system from ``os.wait4``; RSS =
 ``ru_maxrss``; a small fork server starts the tools, so that is theirs, above
 a floor of about 15 MiB, printed as "RSS floor"); each number is the best
 (lowest) of the repetitions, which run the three tools interleaved, the order
-rotated per repetition.  "speed" is best peer wall / Velocity wall, "CPU" is
-lowest peer CPU / Velocity CPU: above 1.0 Velocity is faster / leaner.  The
-second table counts the requests each tool sent (client lines of the proxy
-log, fastest run).  The machine may be shared and the server runs on the same
-cores: the numbers are noisy; compare within one run.
+rotated per repetition, each after an ``os.sync()`` (so no run pays for the
+write-back of another's files). On the rows of 16 MiB objects and more,
+``velocity --ignore-checksum`` runs too, as a reference: what Velocity's MD5
+verification costs (the swift CLI does not verify large objects' content,
+rclone verifies no download of a segmented object). "speed" is best peer wall
+/ Velocity wall, "CPU" is lowest peer CPU / Velocity CPU: above 1.0 Velocity
+is faster / leaner. The second table counts the requests each tool sent
+(client lines of the proxy log, fastest run). The machine may be shared and
+the server runs on the same cores: the numbers are noisy; compare within one
+run.
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ from _peers_util import Spawner, make_dataset, tree_digest
 KiB, MiB = 1024, 1024 * 1024
 THREADS = "10"
 TOOLS = ("velocity", "swift", "rclone")
+#: Velocity without MD5 verification (``--ignore-checksum``), run beside the others on
+#: the rows of 16 MiB and more: not a peer, the measure of what verifying costs
+REFERENCE = "velocity-unverified"
 REMOTE = "peers"  # the rclone remote, from RCLONE_CONFIG_PEERS_* variables
 DATASETS = {  # name: (full count, full size, quick count, quick size)
     "4k": (1000, 4 * KiB, 200, 4 * KiB),
@@ -180,12 +188,14 @@ def requests_since(swift, mark: int, end: int) -> Counter:
 def command(tool: str, bins: dict, op: str, container: str, folder: str, out: str,
             first: str, segment: int | None) -> tuple[list[str], str | None]:
     """argv and working folder of one tool for one operation."""
-    if tool == "velocity":
+    if tool in ("velocity", REFERENCE):
         base = [bins["velocity"]]
         seg = ["--segment-size", str(segment)] if segment else []
+        unchecked = ["--ignore-checksum"] if tool == REFERENCE else []
         return {"up": base + ["upload", "--object-threads", THREADS, "--segment-threads",
-                              THREADS, *seg, container, folder],
-                "down": base + ["download", "--object-threads", THREADS, "-o", out, container],
+                              THREADS, *seg, *unchecked, container, folder],
+                "down": base + ["download", "--object-threads", THREADS, *unchecked, "-o",
+                                out, container],
                 "list": base + ["list", container],
                 "stat": base + ["stat", container, first]}[op], None
     if tool == "swift":
@@ -357,8 +367,10 @@ def run_row(row, ds, reps, segment, bins, env, api, swift, work, timeout,
     label = row_label(row, ds, segment)
     seg = segment if op in ("up", "down") and ds["size"] > segment else None
     runs, mark = [], log_mark(swift)
+    tools = TOOLS + ((REFERENCE,) if op in ("up", "down") and ds["size"] >= 16 * MiB else ())
     for rep in range(reps):
-        for tool in TOOLS[rep % 3:] + TOOLS[:rep % 3]:
+        for tool in tools[rep % len(tools):] + tools[:rep % len(tools)]:
+            os.sync()  # the previous run's writes go to disk now, not during this run
             container = ds["source"] if op != "up" else "up-%s-%s-%d" % (row, tool, rep)
             out = os.path.join(work, "out")
             argv, cwd = command(tool, bins, op, container, ds["folder"], out, "f00000", seg)
@@ -421,6 +433,19 @@ def print_tables(rows: list[str], runs: list[dict], data: dict) -> dict:
             cpu = "%.2fx (%s)" % (cpu_peer[0]["cpu"] / max(mine["cpu"], 1e-3), cpu_peer[1])
         label = next(r["label"] for r in runs if r["row"] == row)
         print("| %s | %s | %s | %s | %s | %s |" % (label, *text, speed, cpu))
+    reference = [(row, best(runs, row, REFERENCE)) for row in rows]
+    if any(cell for _, cell in reference):
+        print("\nwhat verifying costs: velocity --ignore-checksum (MD5s not checked, lengths "
+              "only; not a peer)\n")
+        print("| workload | wall s / CPU s / RSS MiB | velocity (verified) CPU s |")
+        print("|---|---|---|")
+        for row, cell in reference:
+            if cell:
+                label = next(r["label"] for r in runs if r["row"] == row)
+                mine = summary[row]["velocity"]
+                print("| %s | %.2f / %.2f / %.0f | %s |" % (
+                    label, cell["wall"], cell["cpu"], cell["rss_mib"],
+                    "%.2f" % mine["cpu"] if mine else "-"))
     print("\nrequests sent (proxy log, fastest run; per object in brackets)\n")
     print("| workload | velocity | swift | rclone |")
     print("|---|---|---|---|")

@@ -341,6 +341,29 @@ def test_cli_upload_and_download_survive(proxy, swift_server, tree, raw_conn, co
     assert _sha256_of(raw_conn, container_name, "big/large.bin") == digests["big/large.bin"]
 
 
+def test_cli_ignore_checksum_is_what_it_says(proxy, swift_server, raw_conn, container_name,
+                                             tmp_path):
+    """``--ignore-checksum`` (the swift CLI's option) checks lengths only: a
+    flipped byte gets through, where a normal download reads it again."""
+    data = os.urandom(256 * 1024)
+    raw_conn.put_container(container_name)
+    raw_conn.put_object(container_name, "one.bin", data)
+    outcomes = {}
+    for flag in ("--ignore-checksum", None):
+        proxy.clear()
+        proxy.add("corrupt", method="GET", path=r"/one\.bin$", count=1)
+        before = proxy.stats.injected["corrupt"]
+        out = tmp_path / ("out-%s" % bool(flag))
+        done = _cli(proxy, swift_server, "download", container_name, "-o", str(out),
+                    *([flag] if flag else []))
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert proxy.stats.injected["corrupt"] == before + 1
+        outcomes[flag] = (out / "one.bin").read_bytes()
+    proxy.clear()
+    changed = sum(a != b for a, b in zip(outcomes["--ignore-checksum"], data))
+    assert changed == 1 and outcomes[None] == data
+
+
 # -- resuming a broken body ------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ progress bar, summaries), ``_transfers``, ``_storage``, ``_tempurl`` and
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -90,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         try:
             args = build_parser().parse_args(argv)
+            # what start-up made stays for the whole command: the garbage
+            # collector need not look through it again and again
+            gc.freeze()
             status = _run(args, secrets)
             sys.stdout.flush()
             sys.stderr.flush()

@@ -125,8 +125,11 @@ def config(args: argparse.Namespace) -> Any:
         settings["segment_threshold"] = min(settings["segment_size"], 5 * 1024 ** 3)
     if getattr(args, "no_resume", False):
         settings["resume"] = False
+    if getattr(args, "ignore_checksum", False):
+        settings["checksum"] = False
     return TransferConfig(**{k: v for k, v in settings.items()
-                             if (v is not None and v is not False) or k == "resume"})
+                             if (v is not None and v is not False) or k in ("resume",
+                                                                            "checksum")})
 
 
 def manager(args: argparse.Namespace, swift: Any) -> Any:

@@ -81,6 +81,10 @@ def _transfer_options(parser: argparse.ArgumentParser) -> None:
     if parser.prog.split()[-1] in ("upload", "download"):
         parser.add_argument("--no-resume", action="store_true",
                             help="do not continue interrupted transfers (default: continue)")
+        parser.add_argument("--ignore-checksum", action="store_true",
+                            help="do not verify MD5s, only lengths (as the swift CLI's "
+                                 "option; saves the CPU of hashing; a damaged byte is then "
+                                 "not noticed)")
         parser.add_argument("--dask", metavar="SCHEDULER", default=None,
                             help="spread the transfer over a Dask cluster: a scheduler "
                                  "address, a scheduler file, or local:N for N local worker "
