@@ -48,6 +48,25 @@ def credentials(swift_server):
     return Credentials.v1(swift_server.auth_url, swift_server.user, swift_server.key)
 
 
+@pytest.fixture(scope="module")
+def proxy(swift_server):
+    """A fault-injecting (and request-counting) loopback proxy in front of
+    the session's LocalSwift; injects nothing until a test adds a rule."""
+    from faultproxy import FaultProxy
+
+    with FaultProxy(swift_server.proxy_url) as fault_proxy:
+        yield fault_proxy
+
+
+@pytest.fixture
+def via_proxy(proxy, swift_server):
+    """Credentials whose requests all go through :func:`proxy`."""
+    from velocity.auth import Credentials
+
+    return Credentials.v1(proxy.rewrite(swift_server.auth_url), swift_server.user,
+                          swift_server.key)
+
+
 @pytest.fixture(scope="session")
 def client(credentials):
     """A SwiftClient shared by the session (it is thread-safe)."""

@@ -16,10 +16,8 @@ import sys
 import time
 
 import pytest
-from faultproxy import FaultProxy
 
 from velocity import errors
-from velocity.auth import Credentials
 from velocity.progress import ProgressSubscriber
 from velocity.transfer import TransferConfig, TransferManager
 from velocity.transfer.partial import partial_path
@@ -43,19 +41,6 @@ with TransferManager(credentials, TransferConfig(**job["config"])) as manager:
         results = manager.upload(job["container"], job["path"])
 print(json.dumps([str(result) for result in results]))
 """
-
-
-@pytest.fixture(scope="module")
-def proxy(swift_server):
-    with FaultProxy(swift_server.proxy_url) as fault_proxy:
-        yield fault_proxy
-
-
-@pytest.fixture
-def via_proxy(proxy, swift_server):
-    """Credentials whose requests all go through the counting proxy."""
-    return Credentials.v1(proxy.rewrite(swift_server.auth_url), swift_server.user,
-                          swift_server.key)
 
 
 def make_data(path, size: int) -> bytes:

@@ -8,28 +8,14 @@ import os
 import time
 
 import pytest
-from faultproxy import FaultProxy
 
 from velocity import errors
-from velocity.auth import Credentials
 from velocity.client import SwiftClient
 from velocity.transfer import Remote, TransferConfig, TransferManager
 
 SEG = 64 * 1024
 SMALL = TransferConfig(segment_size=SEG, segment_threshold=2 * SEG, object_threads=4,
                        segment_threads=4, retries=1)
-
-
-@pytest.fixture(scope="module")
-def proxy(swift_server):
-    with FaultProxy(swift_server.proxy_url) as fault_proxy:
-        yield fault_proxy
-
-
-@pytest.fixture
-def via_proxy(proxy, swift_server):
-    return Credentials.v1(proxy.rewrite(swift_server.auth_url), swift_server.user,
-                          swift_server.key)
 
 
 def write_tree(root, files: dict[str, bytes]) -> None:

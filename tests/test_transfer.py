@@ -333,6 +333,44 @@ def test_safe_local_path_refuses_escapes(tmp_path):
         os.path.realpath(tmp_path), "a", "b")
 
 
+def test_local_tree_resolves_each_folder_once_and_still_refuses_links_out(tmp_path):
+    """A download plan maps many names through one LocalTree: the folders
+    are resolved once, every file is still checked for a link out."""
+    from velocity.transfer.localfs import LocalTree
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    os.symlink(outside, root / "away")
+    os.symlink(outside / "target", root / "sub" / "leaf")
+    os.symlink(root / "sub", root / "alias")  # a link that stays inside is fine
+    tree = LocalTree(str(root))
+    real = os.path.realpath(root)
+    assert tree.path("sub/a") == os.path.join(real, "sub", "a")
+    assert tree.path("sub/b") == os.path.join(real, "sub", "b")
+    assert tree.path("alias/c") == os.path.join(real, "alias", "c")
+    for name in ("away/x", "away/deeper/x", "sub/leaf", "../x"):
+        with pytest.raises(errors.UnsafePath):
+            tree.path(name)
+    assert tree.path("new/folder/d") == os.path.join(real, "new", "folder", "d")
+
+
+def test_download_into_a_name_that_is_a_folder_fails_and_leaves_nothing(
+        client, raw_conn, container_name, tmp_path):
+    raw_conn.put_container(container_name)
+    raw_put(raw_conn, container_name, "taken", b"payload")
+    raw_put(raw_conn, container_name, "fine.txt", b"ok")
+    (tmp_path / "taken").mkdir()
+    with TransferManager(client) as manager:
+        results = {r.name: r for r in manager.download(container_name, out_dir=str(tmp_path))}
+    assert isinstance(results["taken"].error, errors.UnsafePath), str(results["taken"])
+    assert "is a folder" in str(results["taken"])
+    assert results["fine.txt"].ok
+    assert sorted(os.listdir(tmp_path)) == ["fine.txt", "taken"]  # no partial file left
+    assert os.listdir(tmp_path / "taken") == []
+
+
 def test_path_escape_names_are_refused_per_item(client, raw_conn, container_name, tmp_path):
     raw_conn.put_container(container_name)
     for name in ("../escape.txt", "a/../../escape2.txt", "/abs.txt", "fine/ok.txt"):

@@ -16,10 +16,8 @@ from velocity.transfer import cluster
 from velocity.transfer.cluster import Entry
 from velocity.transfer.config import TransferResult
 from velocity.transfer.localfs import LocalFile, iter_sorted
-
-# the rules TransferManager.sync applies, so that both syncs decide alike
-# (private names of that module: to be made public there)
-from velocity.transfer.sync import _differs, _excluded
+from velocity.transfer.sync import differs as sync_differs
+from velocity.transfer.sync import excluded as sync_excluded
 
 __all__ = ["differs", "same", "excluded", "prune_local"]
 
@@ -31,7 +29,7 @@ def differs(size: int, mtime: float, ctime: float, entry: Entry, upward: bool,
     why they differ (``None``: the same), or ``look`` when only their
     contents can tell (:func:`same`).  With ``changed``, times decide
     instead of contents."""
-    return _differs(LocalFile("", "", size, mtime, ctime=ctime), entry, upward, changed)
+    return sync_differs(LocalFile("", "", size, mtime, ctime=ctime), entry, upward, changed)
 
 
 def same(client: SwiftClient, container: str, name: str, path: str, size: int,
@@ -52,7 +50,7 @@ def excluded(rel: str, patterns: Sequence[str]) -> bool:
     """Whether a sync leaves the relative name ``rel`` alone on both sides:
     a folder marker, a partial download, or a path (or one of its folders)
     that matches an ``ignore`` pattern (the engine's sync rule)."""
-    return not rel or rel.endswith("/") or _excluded(rel, tuple(patterns))
+    return not rel or rel.endswith("/") or sync_excluded(rel, tuple(patterns))
 
 
 def prune_local(root: str, prefix: str, patterns: Sequence[str], seen: Collection[str],

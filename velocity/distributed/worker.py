@@ -43,12 +43,12 @@ from velocity.distributed.shards import (
     Shard,
     ShardReport,
 )
-from velocity.hashing import md5_of_file, unquote_etag
+from velocity.hashing import md5_of_file
 from velocity.progress import ProgressSubscriber
 from velocity.transfer import TransferConfig, TransferManager, TransferResult
-from velocity.transfer.bodies import FileSlice
 from velocity.transfer.localfs import relative_parts, safe_local_path
 from velocity.transfer.plan import UploadJob
+from velocity.transfer.segments import put_file_segment
 
 __all__ = ["WorkerState", "state_for", "process_logins", "run_task", "Relay"]
 
@@ -249,33 +249,31 @@ def _upload_files(state: WorkerState, context: Context, shard: FilesShard,
 def _put_segment(state: WorkerState, context: Context, part: SegmentPart,
                  relay: Relay) -> SegmentDone:
     """Send one segment, unless the object ``part.known`` names holds its
-    bytes already; the MD5 of the local bytes is checked against the ETag
-    Swift answers (the client checks it again before the manifest)."""
+    bytes already, as the engine sends one
+    (:func:`~velocity.transfer.segments.put_file_segment`: its MD5 as ETag,
+    checked against the ETag Swift answers; the client checks it again
+    before the manifest)."""
     client = state.client
     own = "/%s/%s" % (part.seg_container, part.seg_name)
-    if part.known is not None:
-        path, etag = part.known
-        md5 = md5_of_file(part.path, part.offset, part.length)
-        if md5 == etag:
-            relay.add(part.length)
-            return SegmentDone(part.number, path, etag, md5, part.length, sent=False)
     tries = context.config.retries
-    with open(part.path, "rb") as handle:
-        reader = FileSlice(handle, part.offset, part.length, _nothing, relay.add, hashing=True)
-        while True:
-            returned = client.call("put_object_stream", part.seg_container, part.seg_name,
-                                   reader, part.length)
-            md5 = reader.md5() or ""
-            etag = unquote_etag(returned) or ""
-            if etag == md5:
-                return SegmentDone(part.number, own, etag, md5, part.length, sent=True)
+    md5: str | None = None
+    if part.known is not None:
+        md5 = md5_of_file(part.path, part.offset, part.length)
+        if md5 == part.known[1]:
+            relay.add(part.length)
+            return SegmentDone(part.number, part.known[0], md5, md5, part.length, sent=False)
+    while True:
+        try:
+            sent_md5, etag = put_file_segment(client, part.seg_container, part.seg_name,
+                                              part.path, part.offset, part.length, _nothing,
+                                              relay.add, md5=md5)
+            return SegmentDone(part.number, own, etag, sent_md5 or "", part.length, sent=True)
+        except errors.ChecksumMismatch:
             if tries <= 0:
-                raise errors.ChecksumMismatch(
-                    "the server stored segment %s with ETag %s, but the data sent has MD5 %s"
-                    % (own, etag, md5), method="PUT", path=own)
+                raise
             tries -= 1
+            md5 = None  # read (and hashed) again
             log.info("segment %s arrived damaged; sending it again", own)
-            reader.seek(0)
 
 
 def _nothing() -> None:

@@ -20,8 +20,8 @@ from typing import Union
 
 from velocity import errors
 
-__all__ = ["LocalFile", "LocalTree", "walk", "iter_sorted", "safe_local_path", "relative_parts",
-           "AtomicFile", "file_mode", "PART_SUFFIX"]
+__all__ = ["LocalFile", "LocalTree", "walk", "iter_sorted", "ignored", "safe_local_path",
+           "relative_parts", "AtomicFile", "file_mode", "PART_SUFFIX"]
 
 log = logging.getLogger("velocity")
 
@@ -44,7 +44,9 @@ class LocalFile:
     ctime: float = 0.0
 
 
-def _ignored(rel: str, patterns: Sequence[str]) -> bool:
+def ignored(rel: str, patterns: Sequence[str]) -> bool:
+    """Whether the relative path ``rel`` (or its base name) matches one of
+    the glob ``patterns`` (an ``ignore``/``--exclude`` rule)."""
     base = rel.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(base, pat) for pat in patterns)
 
@@ -98,17 +100,17 @@ def walk(paths: PathLike | Sequence[PathLike], object_names: Sequence[str] | Non
             for root, dirs, files in os.walk(path):
                 rel_root = os.path.relpath(root, path)
                 rel_root = "" if rel_root == "." else rel_root.replace(os.sep, "/") + "/"
-                dirs[:] = sorted(d for d in dirs if not _ignored(rel_root + d, patterns))
+                dirs[:] = sorted(d for d in dirs if not ignored(rel_root + d, patterns))
                 for name in sorted(files):
                     if _hidden_partial(name):
                         continue  # a download in progress (or to resume), never uploaded
                     rel = rel_root + name
                     full = os.path.join(root, name)
-                    if not _ignored(rel, patterns) and os.path.isfile(full):
+                    if not ignored(rel, patterns) and os.path.isfile(full):
                         found.append(_entry(full, base + rel))  # no sockets, FIFOs, dead links
         elif os.path.exists(path):
             name = prefix + (given or os.path.basename(path))
-            if _ignored(os.path.basename(path), patterns):
+            if ignored(os.path.basename(path), patterns):
                 continue
             if not stat.S_ISREG(os.stat(path).st_mode):
                 found.append(LocalFile(path, name, error=errors.VelocityError(
@@ -148,7 +150,7 @@ def iter_sorted(root: str, ignore: Iterable[str] = ()) -> Iterator[LocalFile]:
         keyed.sort(key=lambda item: item[0])
         for _, is_dir, entry in keyed:
             rel = rel_root + entry.name
-            if _ignored(rel, patterns):
+            if ignored(rel, patterns):
                 continue
             if is_dir:
                 yield from folder(entry.path, rel + "/")

@@ -38,7 +38,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
@@ -51,7 +51,7 @@ from velocity.transfer.config import TransferResult
 from velocity.transfer.coordinator import Cleanup, Coordinator, Parts
 
 __all__ = ["Segment", "segment_base", "segment_name", "segment_digests", "upload_file",
-           "upload_stream", "CONTENT_MD5"]
+           "upload_stream", "put_file_segment", "CONTENT_MD5"]
 
 log = logging.getLogger("velocity")
 
@@ -243,36 +243,54 @@ def _file_segment(coordinator: Coordinator, parts: Parts[Segment], cleanup: Clea
                  target.path(seg_name))
 
     def attempt() -> Segment:
-        if checksum and local[0] is None:
-            local[0] = md5_of_file(path, offset, length, parts.check)
-        etag = local[0]
         cleanup.stored(target.path(seg_name))
         # a segment is invisible until the manifest names it, so a bad one is
-        # simply sent again; the file is read (hashed) again for that, in case
-        # it is the file that changed
-        with open(path, "rb") as handle:
-            reader = FileSlice(handle, offset, length, parts.check, coordinator.progress)
-            try:
-                returned = coordinator.client.call("put_object_stream", target.seg_container,
-                                                   seg_name, reader, length, etag=etag)
-            except errors.ResponseError as exc:
-                if exc.status == 422:  # the bytes sent are not those hashed
-                    local[0] = None
-                    raise errors.ChecksumMismatch(
-                        "the server got other bytes for %s than were hashed: %s"
-                        % (target.path(seg_name), exc.message), status=422, method="PUT",
-                        path=target.path(seg_name)) from None
-                raise
+        # simply sent again, hashed again in case it is the file that changed
         try:
-            check_etag(etag, returned, target.seg_container, seg_name)
+            md5, returned = put_file_segment(
+                coordinator.client, target.seg_container, seg_name, path, offset, length,
+                parts.check, coordinator.progress, checksum=checksum, md5=local[0])
         except errors.ChecksumMismatch:
             local[0] = None
             cleanup.stored(target.path(seg_name), always=True)  # wrong data: it goes
             raise
-        return Segment(seg_name, unquote_etag(returned) or etag or "", length)
+        return Segment(seg_name, returned or md5 or "", length)
 
     return coordinator.retry_damaged("segment %s" % target.path(seg_name), attempt,
                                      parts.check)
+
+
+def put_file_segment(client: Any, seg_container: str, seg_name: str, path: str, offset: int,
+                     length: int, check: Callable[[], None], progress: Callable[[int], None],
+                     *, checksum: bool = True, md5: str | None = None
+                     ) -> tuple[str | None, str]:
+    """PUT ``length`` bytes of the file ``path`` from ``offset`` as
+    ``seg_container/seg_name``: hashed first (unless ``md5`` is given, or
+    ``checksum`` is off), then sent with that MD5 as ``ETag``, from the page
+    cache on a plain connection (see :class:`~velocity.transfer.bodies.FileSlice`);
+    ``check`` runs before every block, ``progress`` gets the bytes sent.
+
+    :returns: ``(MD5 sent as ETag or None, ETag Swift answered)``
+    :raises velocity.errors.ChecksumMismatch: Swift got other bytes than
+        were hashed (it refused them with 422, also on every retry of the
+        client), or answered another ETag: send it again
+    """
+    if checksum and md5 is None:
+        md5 = md5_of_file(path, offset, length, check)
+    with open(path, "rb") as handle:
+        reader = FileSlice(handle, offset, length, check, progress)
+        try:
+            returned = client.call("put_object_stream", seg_container, seg_name, reader,
+                                   length, etag=md5)
+        except errors.ResponseError as exc:
+            if exc.status != 422:
+                raise
+            where = "/%s/%s" % (seg_container, seg_name)
+            raise errors.ChecksumMismatch(
+                "the server got other bytes for %s than were hashed: %s" % (where, exc.message),
+                status=422, method="PUT", path=where) from None
+    check_etag(md5, returned, seg_container, seg_name)
+    return md5, unquote_etag(returned) or ""
 
 
 def upload_stream(coordinator: Coordinator, container: str, name: str, source: Stream,

@@ -50,18 +50,18 @@ from velocity.transfer.delete import Deletes
 from velocity.transfer.download import Downloads
 from velocity.transfer.localfs import (
     LocalFile,
+    LocalTree,
     PathLike,
-    _ignored,
+    ignored,
     iter_sorted,
     relative_parts,
-    safe_local_path,
 )
 from velocity.transfer.partial import Partials, is_partial_name
 from velocity.transfer.segments import CONTENT_MD5, segment_digests
 from velocity.transfer.upload import FileUploads
 
 __all__ = ["Remote", "SyncJob", "SyncResults", "SyncRun", "locations", "sync_plan",
-           "sync_tasks", "same_content"]
+           "sync_tasks", "same_content", "differs", "excluded"]
 
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 
@@ -157,13 +157,13 @@ class SyncResults(list):  # type: ignore[type-arg]
 # -- the plan -------------------------------------------------------------------------
 
 
-def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+def excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     """Left out like the folder walk leaves it out: the path or any of its
     folders matches a pattern, or it is a partial download."""
     parts = rel.split("/")
     if is_partial_name(parts[-1]):
         return True
-    return bool(patterns) and any(_ignored("/".join(parts[:i + 1]), patterns)
+    return bool(patterns) and any(ignored("/".join(parts[:i + 1]), patterns)
                                   for i in range(len(parts)))
 
 
@@ -175,7 +175,7 @@ def _remote(entries: Iterable[Entry], prefix: str, patterns: tuple[str, ...],
             continue
         seen(name)
         rel = name[len(prefix):]
-        if not rel or name.endswith("/") or _excluded(rel, patterns):
+        if not rel or name.endswith("/") or excluded(rel, patterns):
             continue
         yield rel, entry
 
@@ -222,7 +222,7 @@ def _listing_time(value: str | None) -> float:
         return 0.0
 
 
-def _differs(local: LocalFile, entry: Entry, upward: bool,
+def differs(local: LocalFile, entry: Entry, upward: bool,
              changed: bool) -> tuple[str | None, bool]:
     """``(reason, compare)``: why the pair differs (``None``: unchanged) or
     whether the contents must be compared to tell."""
@@ -254,6 +254,7 @@ def sync_plan(container: str, root: str, remote: Remote, upward: bool,
     patterns = tuple(ignore)
     action = "upload" if upward else "download"
     deletes: list[SyncJob] = []
+    tree = LocalTree(root)  # where downloads go: each folder resolved once
     for here, there in _merge(iter(local), _remote(listing, prefix, patterns, seen)):
         if here is not None and here.error is not None:
             yield TransferResult(action, container, prefix + here.name, here.path,
@@ -275,14 +276,14 @@ def sync_plan(container: str, root: str, remote: Remote, upward: bool,
                                            entry=entry))
                 continue
             try:
-                dest = _destination(root, rel)
+                dest = _destination(tree, rel)
             except errors.UnsafePath as exc:
                 yield TransferResult("download", container, entry["name"], None, error=exc)
                 continue
             yield SyncJob("download", entry["name"], dest, "missing", size, entry=entry)
         else:
             rel, entry = there
-            reason, compare = _differs(here, entry, upward, changed)
+            reason, compare = differs(here, entry, upward, changed)
             if reason is None and not compare:
                 yield TransferResult(action, container, entry["name"], here.path, ok=True,
                                      skipped=True, bytes=here.size)
@@ -292,16 +293,16 @@ def sync_plan(container: str, root: str, remote: Remote, upward: bool,
     yield from deletes
 
 
-def _destination(root: str, rel: str) -> str:
+def _destination(tree: LocalTree, rel: str) -> str:
     """The local path of relative name ``rel``, which must be a plain
     relative path (no empty, ``.`` or ``..`` parts, no backslash: anything
-    else would not come back under the same name) staying under ``root``
-    (see :func:`~velocity.transfer.localfs.safe_local_path`)."""
+    else would not come back under the same name) staying under the tree's
+    folder (see :func:`~velocity.transfer.localfs.safe_local_path`)."""
     parts = relative_parts(rel, "object name %r" % rel)
     if "/".join(parts) != rel or "\\" in rel:
         raise errors.UnsafePath("object name %r is not a plain relative path; it cannot be "
                                 "synced to a file" % rel)
-    return safe_local_path(root, rel)
+    return tree.path(rel)
 
 
 # -- comparing contents ---------------------------------------------------------------
