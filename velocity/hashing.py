@@ -83,15 +83,17 @@ def md5_of_file(path: str | os.PathLike[str], offset: int = 0, length: int | Non
     return digest.hexdigest()
 
 
-def md5_of_fd(fd: int, length: int, check: Callable[[], None] | None = None) -> str:
-    """The MD5 of the first ``length`` bytes of an open file descriptor
-    (read with ``pread``: the file position is left alone)."""
+def md5_of_fd(fd: int, length: int, check: Callable[[], None] | None = None,
+              offset: int = 0) -> str:
+    """The MD5 of ``length`` bytes of an open file descriptor from ``offset``
+    (read with ``pread``: the file position is left alone; a file that ends
+    sooner gives the MD5 of what there is)."""
     digest = new_md5()
-    offset = 0
-    while offset < length:
+    end = offset + length
+    while offset < end:
         if check is not None:
             check()
-        data = os.pread(fd, min(BLOCK * 4, length - offset), offset)
+        data = os.pread(fd, min(BLOCK * 4, end - offset), offset)
         if not data:
             break
         digest.update(data)

@@ -1,8 +1,8 @@
 """The bodies the engine sends, and the check of what Swift says it stored.
 
 * :class:`FileSlice`: bytes of a local file, seekable (a retry rewinds it),
-  sent with ``sendfile`` on a plain connection (or read, and then optionally
-  hashed while they are sent), stopping at a cancel;
+  sent with ``sendfile`` on a plain connection (or read), optionally hashed
+  while they are sent, stopping at a cancel;
 * :class:`Stream`: a caller's binary file-like object or iterable of bytes,
   read in pieces, with a look-ahead to tell whether it has ended;
 * :class:`Spool`: one segment of a stream, buffered (in memory, then on disk)
@@ -15,11 +15,13 @@ from __future__ import annotations
 import io
 import socket
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from typing import IO, Any, BinaryIO, Protocol, Union
 
 from velocity import errors
-from velocity.hashing import new_md5, unquote_etag
+from velocity.hashing import md5_of_fd, new_md5, unquote_etag
 from velocity.transfer.config import CHUNK, SPOOL
 
 __all__ = ["FileSlice", "Readable", "ByteSource", "Stream", "Spool", "check_etag"]
@@ -47,7 +49,12 @@ class FileSlice:
     reports new bytes to ``progress`` (a rewound retry does not count them
     twice) and raises :class:`~velocity.errors.IncompleteSend` instead of
     sending fewer bytes than announced.  With ``hashing``, :meth:`md5` is the
-    MD5 of what was read since the last rewind.
+    MD5 of what was sent since the last rewind: hashed as it is read, or, when
+    it goes by :meth:`sendfile`, by a thread reading the same bytes from the
+    page cache meanwhile (so hashing and sending overlap).  A file changed
+    while it is sent may then give a hash of other bytes than were sent:
+    compared with the ETag the server answers, that is a mismatch, never a
+    wrong match.
     """
 
     def __init__(self, handle: BinaryIO, offset: int, length: int,
@@ -62,6 +69,7 @@ class FileSlice:
         self._progress = progress
         self.hashing = hashing
         self._digest = new_md5() if hashing else None
+        self._hasher: Future[str] | None = None  # hashing beside a sendfile
         handle.seek(offset)
 
     def __len__(self) -> int:
@@ -87,14 +95,19 @@ class FileSlice:
         """Send the rest of the slice on ``sock`` straight from the page
         cache (``sendfile``: the bytes are never copied into Python), in
         blocks of :data:`SENDFILE_BLOCK` with ``check`` before and
-        ``progress`` after each.  Returns ``False``, having sent nothing,
-        when the slice must see its bytes (``hashing``); the caller then
-        sends it with :meth:`read`.
+        ``progress`` after each; with ``hashing``, a thread hashes the slice
+        meanwhile.  Returns ``False``, having sent nothing, when a hashing
+        slice was partly read already; the caller then goes on with
+        :meth:`read`.
 
         :raises velocity.errors.IncompleteSend: the file shrank
         """
         if self._digest is not None:
-            return False
+            if self.position:
+                return False
+            self._hasher = Future()
+            threading.Thread(target=self._hash, args=(self._hasher,), name="velocity-hash",
+                             daemon=True).start()
         while self.position < self.length:
             self._check()
             count = min(SENDFILE_BLOCK, self.length - self.position)
@@ -103,6 +116,13 @@ class FileSlice:
                 raise errors.IncompleteSend("the file shrank while it was being uploaded")
             self._advance(sent)
         return True
+
+    def _hash(self, future: Future[str]) -> None:
+        try:
+            future.set_result(md5_of_fd(self.handle.fileno(), self.length, self._check,
+                                        self.offset))
+        except BaseException as exc:  # noqa: BLE001 - raised by md5()
+            future.set_exception(exc)
 
     def _advance(self, count: int) -> None:
         self.position += count
@@ -118,6 +138,7 @@ class FileSlice:
             if position != 0:
                 raise OSError("a hashing reader only rewinds to its start")
             self._digest = new_md5()
+            self._hasher = None  # a hash running beside an earlier send is left to end
         self.position = position
         self.handle.seek(self.offset + position)
         return position
@@ -131,7 +152,11 @@ class FileSlice:
         return True
 
     def md5(self) -> str | None:
-        """The MD5 of the bytes read since the last rewind (``None`` unless hashing)."""
+        """The MD5 of the bytes sent since the last rewind (``None`` unless
+        hashing); waits for the hash beside a :meth:`sendfile`.  Call it
+        before the file is closed."""
+        if self._hasher is not None:
+            return self._hasher.result()
         return self._digest.hexdigest() if self._digest is not None else None
 
 

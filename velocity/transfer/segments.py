@@ -19,10 +19,11 @@ refuses it, data fails verification) they are deleted, as they are always
 without :attr:`~velocity.transfer.TransferConfig.resume` and for streams
 (whose segments get unique names).
 
-Each segment is hashed once, by the thread that sends it, before it is sent:
-its MD5 goes as ``ETag`` with the PUT (Swift refuses damaged data with 422)
-and is compared with the stored segment's when resuming; the bytes then go
-from the page cache to the socket (``sendfile``) on a plain connection.  With
+Each segment is read from the page cache straight to the socket
+(``sendfile``) on a plain connection, hashed meanwhile (once: by a thread
+beside the send), and its MD5 checked against the ETag Swift answers; one
+that arrived damaged is sent again.  When resuming, a segment already stored
+is hashed to compare it, and, when sent again, that MD5 goes as ``ETag``.  With
 :attr:`~velocity.transfer.TransferConfig.content_md5`, the MD5 of the whole
 content is computed too, by one more thread reading the file in order, and
 goes into the manifest's metadata (:data:`CONTENT_MD5`), since a large
@@ -227,9 +228,7 @@ def _file_segment(coordinator: Coordinator, parts: Parts[Segment], cleanup: Clea
                   target: _Target, seg_name: str, path: str, offset: int, length: int,
                   stored: cluster.Entry | None, reused: list[int]) -> Segment:
     """One segment: taken as it is when stored with the MD5 of the local
-    bytes, else sent with that MD5 as its ``ETag`` (Swift refuses it with
-    422 when the bytes it got differ: retried) and checked against the
-    ETag Swift answers."""
+    bytes, else sent (see :func:`put_file_segment`)."""
     checksum = coordinator.config.checksum
     local: list[str | None] = [None]  # the MD5 of the local bytes, once read
     if stored is not None and int(stored.get("bytes", -1)) == length:
@@ -265,20 +264,23 @@ def put_file_segment(client: Any, seg_container: str, seg_name: str, path: str, 
                      *, checksum: bool = True, md5: str | None = None
                      ) -> tuple[str | None, str]:
     """PUT ``length`` bytes of the file ``path`` from ``offset`` as
-    ``seg_container/seg_name``: hashed first (unless ``md5`` is given, or
-    ``checksum`` is off), then sent with that MD5 as ``ETag``, from the page
-    cache on a plain connection (see :class:`~velocity.transfer.bodies.FileSlice`);
-    ``check`` runs before every block, ``progress`` gets the bytes sent.
+    ``seg_container/seg_name``, from the page cache on a plain connection
+    (see :class:`~velocity.transfer.bodies.FileSlice`), hashed while it is
+    sent (unless ``checksum`` is off) and checked against the ETag Swift
+    answers: a segment is invisible until a manifest names it, so it need
+    not be refused before it is stored.  When its ``md5`` is known already
+    (a resumed upload read it to compare), it goes as ``ETag`` and Swift
+    checks it too.  ``check`` runs before every block, ``progress`` gets the
+    bytes sent.
 
-    :returns: ``(MD5 sent as ETag or None, ETag Swift answered)``
-    :raises velocity.errors.ChecksumMismatch: Swift got other bytes than
-        were hashed (it refused them with 422, also on every retry of the
-        client), or answered another ETag: send it again
+    :returns: ``(MD5 of the bytes sent, or None; ETag Swift answered)``
+    :raises velocity.errors.ChecksumMismatch: Swift stored other bytes than
+        were sent, or refused them (422) on every retry of the client: send
+        it again
     """
-    if checksum and md5 is None:
-        md5 = md5_of_file(path, offset, length, check)
     with open(path, "rb") as handle:
-        reader = FileSlice(handle, offset, length, check, progress)
+        reader = FileSlice(handle, offset, length, check, progress,
+                           hashing=checksum and md5 is None)
         try:
             returned = client.call("put_object_stream", seg_container, seg_name, reader,
                                    length, etag=md5)
@@ -289,6 +291,8 @@ def put_file_segment(client: Any, seg_container: str, seg_name: str, path: str, 
             raise errors.ChecksumMismatch(
                 "the server got other bytes for %s than were hashed: %s" % (where, exc.message),
                 status=422, method="PUT", path=where) from None
+        if md5 is None:
+            md5 = reader.md5()
     check_etag(md5, returned, seg_container, seg_name)
     return md5, unquote_etag(returned) or ""
 
