@@ -8,7 +8,10 @@ import json
 import os
 import re
 import shlex
+import ssl
 import sys
+import urllib.error
+import urllib.request
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -217,10 +220,6 @@ def _show(value: Any) -> str:
 
 def fetch_info(url: str) -> dict[str, Any]:
     """The ``/info`` of the cluster at ``url`` (any URL of its proxy), anonymously."""
-    import ssl  # here: urllib.request costs every other command's start-up
-    import urllib.error
-    import urllib.request
-
     if urlsplit(url).scheme not in ("http", "https"):
         raise UsageError("not a URL: %r (give e.g. https://swift.example.com)" % url)
     target = urljoin(url, "/info")

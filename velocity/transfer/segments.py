@@ -232,12 +232,12 @@ def _file_segment(coordinator: Coordinator, parts: Parts[Segment], cleanup: Clea
     checksum = coordinator.config.checksum
     local: list[str | None] = [None]  # the MD5 of the local bytes, once read
     if stored is not None and int(stored.get("bytes", -1)) == length:
-        local[0] = md5_of_file(path, offset, length, parts.check)
-        if stored.get("hash") == local[0]:
+        md5 = local[0] = md5_of_file(path, offset, length, parts.check)
+        if stored.get("hash") == md5:
             parts.check()
             coordinator.progress(length)
             reused.append(length)
-            return Segment(seg_name, local[0], length)
+            return Segment(seg_name, md5, length)
         log.info("segment %s differs from the local bytes; sending it again",
                  target.path(seg_name))
 

@@ -1,0 +1,61 @@
+"""What a command pays before its first request: the modules Velocity leaves
+unloaded, and the stand-ins that keep keystoneauth1 working without them."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+
+#: loaded only by the Keystone server, osprofiler or other OpenStack code
+HEAVY = ("osprofiler", "oslo_config", "oslo_utils", "webob", "netaddr", "keystoneclient")
+
+
+def _run(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_client_and_the_cli_load_no_openstack_service_modules():
+    loaded = json.loads(_run(
+        "import json, sys\n"
+        "import velocity.cli, velocity.client, velocity.transfer, velocity.connection\n"
+        "from velocity.auth import Credentials\n"
+        "Credentials.v1('http://127.0.0.1:1/auth/v1.0', 'a:b', 'k').session()\n"
+        "print(json.dumps(sorted(m for m in sys.modules)))\n"))
+    roots = {name.split(".")[0] for name in loaded}
+    assert roots.isdisjoint(HEAVY), sorted(roots & set(HEAVY))
+    assert "keystoneauth1.session" in loaded  # the real one, with its stand-ins
+
+
+@pytest.mark.skipif(importlib.util.find_spec("osprofiler") is None,
+                    reason="osprofiler is not installed")
+def test_a_running_osprofiler_trace_still_gets_its_headers():
+    out = json.loads(_run(
+        "import json\n"
+        "import velocity.auth\n"
+        "from keystoneauth1 import session\n"
+        "before = session.osprofiler_web.get_trace_id_headers()\n"
+        "from osprofiler import profiler, web\n"
+        "profiler.init(hmac_key='secret-key')\n"
+        "print(json.dumps([before, session.osprofiler_web.get_trace_id_headers(),\n"
+        "                  sorted(web.get_trace_id_headers())]))\n"))
+    before, during, real = out
+    assert before == {}
+    assert sorted(during) == real and "X-Trace-Info" in during
+
+
+@pytest.mark.skipif(importlib.util.find_spec("netaddr") is None,
+                    reason="netaddr is not installed")
+def test_netaddr_addresses_are_still_written_into_json_bodies():
+    out = _run(
+        "import velocity.auth\n"
+        "from keystoneauth1 import session\n"
+        "import netaddr\n"
+        "print(session._JSONEncoder().encode({'ip': netaddr.IPAddress('10.0.0.1')}))\n")
+    assert json.loads(out) == {"ip": "10.0.0.1"}
