@@ -479,6 +479,34 @@ def test_a_segment_damaged_on_the_way_up_is_noticed_and_sent_again(
     _cleanup(raw_conn, container_name)
 
 
+def test_a_manifest_damaged_on_the_way_down_is_read_again(transport, proxy, faulty,
+                                                         raw_conn, container_name, tmp_path):
+    """A static large object's manifest is checked against its ETag (its MD5
+    on Swift) before its segments are fetched: one damaged on the way is read
+    again, never parsed into wrong segment sizes or MD5s."""
+    data = os.urandom(10 * MiB)
+    raw_conn.put_container(container_name)
+    (tmp_path / "big.bin").write_bytes(data)
+    config = TransferConfig(segment_threshold=4 * MiB, segment_size=4 * MiB, segment_threads=2)
+    with SwiftClient(faulty, retry=FAST) as client, TransferManager(client, config) as manager:
+        [up] = manager.upload(container_name, str(tmp_path / "big.bin"))
+        assert up.ok and up.segments == 3, str(up)
+        for at in (0.1, 0.5, 0.9):  # in the JSON's syntax, a size or an MD5: all noticed
+            proxy.clear()
+            proxy.reset_stats()
+            proxy.add("corrupt", method="GET", path=r"/big\.bin$", count=1, at=at)
+            out = tmp_path / ("out-%s" % at)
+            [down] = manager.download(container_name, ["big.bin"], out_dir=str(out))
+            assert down.ok and down.segments == 3, str(down)
+            assert proxy.stats.injected["corrupt"] == 1
+            assert (out / "big.bin").read_bytes() == data
+            manifests = [e for e in proxy.stats.log if e[0] == "GET"
+                         and e[1].endswith("/big.bin")]
+            # the damaged one, a second read that differs from it, then the download again
+            assert len(manifests) == 3
+    _cleanup(raw_conn, container_name)
+
+
 def test_retry_after_is_honoured(proxy, faulty, container_name):
     with SwiftClient(faulty, retry=FAST) as client:
         client.put_container(container_name)

@@ -143,8 +143,9 @@ def translate_error(exc: BaseException, method: str | None = None,
                         http.client.HTTPException)):
         return errors.ResponseError("connection failed: %s" % exc.__class__.__name__,
                                     method=method, path=path)
+    # a failure outside any request (a bug, a local error) names no request
     return errors.VelocityError("%s: %s" % (exc.__class__.__name__, exc), method=method,
-                                path=path)
+                                path=path if method or container or obj else None)
 
 
 _URL_HOST = re.compile(r"(https?://[^/\s'\"]+)")

@@ -250,9 +250,9 @@ def _put_segment(state: WorkerState, context: Context, part: SegmentPart,
                  relay: Relay) -> SegmentDone:
     """Send one segment, unless the object ``part.known`` names holds its
     bytes already, as the engine sends one
-    (:func:`~velocity.transfer.segments.put_file_segment`: its MD5 as ETag,
-    checked against the ETag Swift answers; the client checks it again
-    before the manifest)."""
+    (:func:`~velocity.transfer.segments.put_file_segment`: hashed while it
+    is sent, checked against the ETag Swift answers; the client checks it
+    again before the manifest)."""
     client = state.client
     own = "/%s/%s" % (part.seg_container, part.seg_name)
     tries = context.config.retries

@@ -69,7 +69,8 @@ class FileSlice:
         self._progress = progress
         self.hashing = hashing
         self._digest = new_md5() if hashing else None
-        self._hasher: Future[str] | None = None  # hashing beside a sendfile
+        self._hasher: Future[str] | None = None  # hashing beside a sendfile ...
+        self._hashing: tuple[threading.Thread, threading.Event] | None = None  # ... its thread
         handle.seek(offset)
 
     def __len__(self) -> int:
@@ -105,9 +106,11 @@ class FileSlice:
         if self._digest is not None:
             if self.position:
                 return False
-            self._hasher = Future()
-            threading.Thread(target=self._hash, args=(self._hasher,), name="velocity-hash",
-                             daemon=True).start()
+            self._hasher, stop = Future(), threading.Event()
+            thread = threading.Thread(target=self._hash, args=(self._hasher, stop),
+                                      name="velocity-hash", daemon=True)
+            self._hashing = (thread, stop)
+            thread.start()
         while self.position < self.length:
             self._check()
             count = min(SENDFILE_BLOCK, self.length - self.position)
@@ -117,12 +120,29 @@ class FileSlice:
             self._advance(sent)
         return True
 
-    def _hash(self, future: Future[str]) -> None:
+    def _hash(self, future: Future[str], stop: threading.Event) -> None:
+        def check() -> None:
+            if stop.is_set():
+                raise errors.TransferCancelled("the send this hash was for is over")
+            self._check()
+
         try:
-            future.set_result(md5_of_fd(self.handle.fileno(), self.length, self._check,
-                                        self.offset))
+            future.set_result(md5_of_fd(self.handle.fileno(), self.length, check, self.offset))
         except BaseException as exc:  # noqa: BLE001 - raised by md5()
             future.set_exception(exc)
+
+    def _stop_hashing(self) -> None:
+        """End the hash beside an earlier send (it stops within a block)."""
+        if self._hashing is not None:
+            thread, stop = self._hashing
+            self._hashing = None
+            stop.set()
+            thread.join()
+
+    def close(self) -> None:
+        """Stop the hash beside a send that was abandoned; the file stays
+        open (it is the caller's).  Call it before closing the file."""
+        self._stop_hashing()
 
     def _advance(self, count: int) -> None:
         self.position += count
@@ -138,7 +158,8 @@ class FileSlice:
             if position != 0:
                 raise OSError("a hashing reader only rewinds to its start")
             self._digest = new_md5()
-            self._hasher = None  # a hash running beside an earlier send is left to end
+            self._stop_hashing()
+            self._hasher = None
         self.position = position
         self.handle.seek(self.offset + position)
         return position
@@ -156,7 +177,9 @@ class FileSlice:
         hashing); waits for the hash beside a :meth:`sendfile`.  Call it
         before the file is closed."""
         if self._hasher is not None:
-            return self._hasher.result()
+            digest = self._hasher.result()
+            self._stop_hashing()  # it has ended: joined at once
+            return digest
         return self._digest.hexdigest() if self._digest is not None else None
 
 

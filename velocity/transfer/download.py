@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from velocity import errors
-from velocity.hashing import md5_of_fd, new_md5, unquote_etag
+from velocity.hashing import md5_hex, md5_of_fd, new_md5, unquote_etag
 from velocity.transfer import cluster
 from velocity.transfer.config import TransferResult
 from velocity.transfer.coordinator import Coordinator, Parts
@@ -251,9 +251,7 @@ class Downloads:
 
     def _slo(self, target: PartialFile, name: str, headers: dict[str, str], body: Body,
              result: TransferResult) -> None:
-        # blocks may be views of one reused buffer: copy each
-        manifest = b"".join(bytes(block) for block in body)
-        info = cluster.manifest_info(json.loads(manifest), headers)
+        info = cluster.manifest_info(self._manifest(name, headers, body), headers)
         layout, offset = [], 0
         for _, _, length in info.segments:
             layout.append((offset, length))
@@ -272,6 +270,36 @@ class Downloads:
         result.segments = len(info.segments)
         result.etag = info.etag
         result.bytes = info.size
+
+    def _manifest(self, name: str, headers: dict[str, str], body: Body) -> list[Any]:
+        """The segments a static large object's manifest lists, checked: read
+        with ``multipart-manifest=get``, a manifest is an object whose ETag
+        is its MD5 on Swift; a server whose ETag says otherwise says so for
+        a second read too, while a manifest damaged on the way differs.
+
+        :raises velocity.errors.ChecksumMismatch: the manifest arrived
+            damaged (the download is tried again from its manifest)
+        """
+        # blocks may be views of one reused buffer: copy each
+        data = b"".join(bytes(block) for block in body)
+        etag = unquote_etag(headers.get("etag"))
+        where = "/%s/%s" % (self.container, name)
+        if self.coordinator.config.checksum and etag and md5_hex(data) != etag:
+            _, again = self.coordinator.client.call(
+                "get_object", self.container, name, query_string="multipart-manifest=get")
+            if bytes(again) != data:
+                raise errors.ChecksumMismatch(
+                    "the manifest of %s/%s arrived damaged (it does not match its ETag)"
+                    % (self.container, name), method="GET", path=where)
+        try:
+            segments = json.loads(data)
+        except ValueError:
+            segments = None
+        if not isinstance(segments, list) or not all(isinstance(s, dict) for s in segments):
+            raise errors.ChecksumMismatch(
+                "the manifest of %s/%s is not a list of segments in JSON (damaged on the way?)"
+                % (self.container, name), method="GET", path=where)
+        return segments
 
     def _dlo(self, target: PartialFile, name: str, result: TransferResult) -> Body:
         """A dynamic large object: its concatenation in one GET (its parts

@@ -284,6 +284,8 @@ def put_file_segment(client: Any, seg_container: str, seg_name: str, path: str, 
         try:
             returned = client.call("put_object_stream", seg_container, seg_name, reader,
                                    length, etag=md5)
+            if md5 is None:
+                md5 = reader.md5()
         except errors.ResponseError as exc:
             if exc.status != 422:
                 raise
@@ -291,8 +293,8 @@ def put_file_segment(client: Any, seg_container: str, seg_name: str, path: str, 
             raise errors.ChecksumMismatch(
                 "the server got other bytes for %s than were hashed: %s" % (where, exc.message),
                 status=422, method="PUT", path=where) from None
-        if md5 is None:
-            md5 = reader.md5()
+        finally:
+            reader.close()  # no hash goes on reading the file once it is closed
     check_etag(md5, returned, seg_container, seg_name)
     return md5, unquote_etag(returned) or ""
 
