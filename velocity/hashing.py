@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
-__all__ = ["new_md5", "md5_hex", "md5_of_stream", "md5_of_file", "md5_of_fd",
+__all__ = ["new_md5", "md5_hex", "md5_of_stream", "md5_of_file", "md5_of_fd", "hash_fd",
            "manifest_etag", "unquote_etag", "is_md5", "new_digest", "BLOCK"]
 
 #: bytes read at a time when hashing a file
@@ -83,21 +83,30 @@ def md5_of_file(path: str | os.PathLike[str], offset: int = 0, length: int | Non
     return digest.hexdigest()
 
 
-def md5_of_fd(fd: int, length: int, check: Callable[[], None] | None = None,
-              offset: int = 0) -> str:
-    """The MD5 of ``length`` bytes of an open file descriptor from ``offset``
-    (read with ``pread``: the file position is left alone; a file that ends
-    sooner gives the MD5 of what there is)."""
-    digest = new_md5()
-    end = offset + length
-    while offset < end:
+def hash_fd(digest: Any, fd: int, offset: int, length: int,
+            check: Callable[[], None] | None = None) -> int:
+    """Feed ``length`` bytes of an open file descriptor from ``offset`` to
+    ``digest`` (read with ``pread``: the file position is left alone),
+    calling ``check`` before every block.  Returns the bytes fed: fewer
+    when the file ends sooner."""
+    done = 0
+    while done < length:
         if check is not None:
             check()
-        data = os.pread(fd, min(BLOCK * 4, end - offset), offset)
+        data = os.pread(fd, min(BLOCK * 4, length - done), offset + done)
         if not data:
             break
         digest.update(data)
-        offset += len(data)
+        done += len(data)
+    return done
+
+
+def md5_of_fd(fd: int, length: int, check: Callable[[], None] | None = None,
+              offset: int = 0) -> str:
+    """The MD5 of ``length`` bytes of an open file descriptor from ``offset``
+    (see :func:`hash_fd`; a file that ends sooner gives the MD5 of what there is)."""
+    digest = new_md5()
+    hash_fd(digest, fd, offset, length, check)
     return digest.hexdigest()
 
 

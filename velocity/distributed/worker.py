@@ -24,7 +24,8 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from velocity import errors
 from velocity.auth import Credentials
@@ -46,13 +47,14 @@ from velocity.distributed.shards import (
 from velocity.hashing import md5_of_file
 from velocity.progress import ProgressSubscriber
 from velocity.transfer import TransferConfig, TransferManager, TransferResult
-from velocity.transfer.localfs import relative_parts, safe_local_path
+from velocity.transfer.localfs import LocalTree, relative_parts
 from velocity.transfer.plan import UploadJob
 from velocity.transfer.segments import put_file_segment
 
 __all__ = ["WorkerState", "state_for", "process_logins", "run_task", "Relay"]
 
 log = logging.getLogger("velocity")
+T = TypeVar("T")
 
 #: seconds between two progress events of one task
 INTERVAL = 0.25
@@ -239,8 +241,17 @@ def _upload_files(state: WorkerState, context: Context, shard: FilesShard,
             relay.add(job.size)
         else:
             send.setdefault(reason, []).append(job)
-    for reason, jobs in send.items():
-        for result in upload(jobs, False):
+    return _run_by_reason(send, upload, done)
+
+
+def _run_by_reason(groups: dict[str, list[T]],
+                   run: Callable[[list[T], bool], list[TransferResult]],
+                   done: list[TransferResult]) -> list[TransferResult]:
+    """The transfers a sync decided on: each group (all that differ for one
+    reason) run with ``skip_identical`` off, the comparison being done, and
+    its results tagged with the reason, after those in ``done``."""
+    for reason, items in groups.items():
+        for result in run(items, False):
             result.reason = reason
             done.append(result)
     return done
@@ -328,13 +339,14 @@ def _download(manager: TransferManager, context: Context, names: list[str],
     patterns = tuple(context.option("ignore", ()))
     fetch: dict[str, list[str]] = {}
     done: list[TransferResult] = []
+    tree = LocalTree(out_dir)  # each folder resolved once
     for name in names:
         entry = listing[name]
         rel = name[len(prefix):]
         if excluded(rel, patterns):
             continue
         try:
-            dest = safe_local_path(out_dir, rel)
+            dest = tree.path(rel)
         except errors.UnsafePath as exc:
             done.append(TransferResult("download", container, name, None, error=exc))
             continue
@@ -353,11 +365,7 @@ def _download(manager: TransferManager, context: Context, names: list[str],
             relay.add(size)
         else:
             fetch.setdefault(reason, []).append(name)
-    for reason, chosen in fetch.items():
-        for result in download(chosen, False):
-            result.reason = reason
-            done.append(result)
-    return done
+    return _run_by_reason(fetch, download, done)
 
 
 def _has_local_file(context: Context, name: str) -> bool:

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from velocity import errors
-from velocity.hashing import BLOCK
+from velocity.hashing import hash_fd
 from velocity.transfer.config import MiB
 from velocity.transfer.localfs import PART_SUFFIX, finish, pwrite_all
 
@@ -82,14 +82,8 @@ def hash_range(fd: int, offset: int, length: int, digest: Any,
                check: Callable[[], None]) -> None:
     """Feed ``length`` bytes of ``fd`` from ``offset`` to ``digest`` (the part
     of a resumed file already on disk)."""
-    end = offset + length
-    while offset < end:
-        check()
-        data = os.pread(fd, min(4 * BLOCK, end - offset), offset)
-        if not data:
-            raise errors.IncompleteSend("the partial file is shorter than its journal says")
-        digest.update(data)
-        offset += len(data)
+    if hash_fd(digest, fd, offset, length, check) < length:
+        raise errors.IncompleteSend("the partial file is shorter than its journal says")
 
 
 class PartialFile:

@@ -282,17 +282,12 @@ def put_file_segment(client: Any, seg_container: str, seg_name: str, path: str, 
         reader = FileSlice(handle, offset, length, check, progress,
                            hashing=checksum and md5 is None)
         try:
+            # a 422 (the bytes Swift got do not match the ETag sent) comes as
+            # ChecksumMismatch from the client, after its own retries
             returned = client.call("put_object_stream", seg_container, seg_name, reader,
                                    length, etag=md5)
             if md5 is None:
                 md5 = reader.md5()
-        except errors.ResponseError as exc:
-            if exc.status != 422:
-                raise
-            where = "/%s/%s" % (seg_container, seg_name)
-            raise errors.ChecksumMismatch(
-                "the server got other bytes for %s than were hashed: %s" % (where, exc.message),
-                status=422, method="PUT", path=where) from None
         finally:
             reader.close()  # no hash goes on reading the file once it is closed
     check_etag(md5, returned, seg_container, seg_name)
