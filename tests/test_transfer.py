@@ -506,6 +506,34 @@ def test_cancel_upload_leaves_nothing_behind(client, raw_conn, container_name, t
         assert segments_of(raw_conn, container_name) == []
 
 
+@pytest.mark.parametrize("size", [SEG, 2 * 1024 * 1024])  # one request() / sendfile
+def test_a_cancel_after_the_last_byte_waits_for_the_answer(client, raw_conn, container_name,
+                                                           tmp_path, size):
+    # a body sent whole may still be stored: abandoning it before its answer
+    # would let a clean-up's DELETE reach the server first and be overtaken
+    from velocity.transfer.segments import put_file_segment
+
+    data = os.urandom(size)
+    write(tmp_path / "seg", data)
+    raw_conn.put_container(container_name)
+    cancelled, sent = [], [0]
+
+    def check():
+        if cancelled:
+            raise errors.TransferCancelled("cancelled")
+
+    def progress(delta):
+        sent[0] += delta
+        if sent[0] == size:
+            cancelled.append(True)
+
+    _, etag = put_file_segment(client, container_name, "seg", str(tmp_path / "seg"), 0,
+                               size, check, progress, checksum=False)
+    assert cancelled
+    assert etag == hashlib.md5(data).hexdigest()
+    assert raw_conn.head_object(container_name, "seg")["etag"] == etag
+
+
 @pytest.mark.parametrize("resume", [True, False])
 def test_cancel_download_leaves_no_partial_file(client, raw_conn, container_name, tmp_path,
                                                 resume):

@@ -77,13 +77,16 @@ class FileSlice:
         return self.length
 
     def read(self, size: int = -1) -> bytes:
-        """Up to ``size`` bytes (1 MiB at most)."""
-        self._check()
+        """Up to ``size`` bytes (1 MiB at most).  Once every byte was read,
+        ``b""`` without ``check``: a body sent whole is never abandoned before
+        its answer (the server may still store it, after a clean-up's DELETE
+        that would then come too early)."""
         left = self.length - self.position
         if size is None or size < 0 or size > left:
             size = left
         if size == 0:
             return b""
+        self._check()
         data = self.handle.read(min(size, CHUNK))
         if not data:
             raise errors.IncompleteSend("the file shrank while it was being uploaded")
