@@ -120,31 +120,40 @@ def test_v1_bad_key_is_authentication_failed(swift_server):
     assert "not-the-key" not in str(info.value) + repr(info.value)
 
 
-def test_v1_internal_uses_servicenet_and_reports_the_cdn_url(mock):
-    mock.get("https://auth.api.rackspacecloud.com/v1.0", headers={
+@pytest.fixture
+def v1_identity():
+    """A loopback server playing a v1.0 identity service (Rackspace's legacy
+    one answers with ServiceNet-able storage URLs and a CDN URL)."""
+    from scripted import ScriptedServer
+
+    server = ScriptedServer()
+    yield server
+    server.stop()
+
+
+def test_v1_internal_uses_servicenet_and_reports_the_cdn_url(v1_identity):
+    v1_identity.add("GET", "/v1.0", (204, {
         "X-Storage-Url": "https://storage101.dfw1.clouddrive.com/v1/" + TENANT,
         "X-Auth-Token": "v1-token", "X-CDN-Management-Url": "https://cdn1.clouddrive.com/v1/x"},
-        status=204)
-    creds = Credentials.v1("https://auth.api.rackspacecloud.com/v1.0", "alice", "k",
-                           internal=True)
+        b""))
+    creds = Credentials.v1(v1_identity.url + "/v1.0", "alice", "k", internal=True)
     assert creds.endpoint() == "https://snet-storage101.dfw1.clouddrive.com/v1/" + TENANT
     assert creds.cdn_url() == "https://cdn1.clouddrive.com/v1/x"
-    headers = mock.calls[0].request.headers
-    assert headers["X-Auth-User"] == "alice" and headers["X-Auth-Key"] == "k"
+    [(method, _, headers)] = v1_identity.requests
+    assert method == "GET" and headers["X-Auth-User"] == "alice" and headers["X-Auth-Key"] == "k"
 
 
-def test_v1_identity_503_is_retried(mock, monkeypatch):
+def test_v1_identity_503_is_retried(v1_identity, monkeypatch):
     sleeps: list[float] = []
     monkeypatch.setattr("velocity.client.time.sleep", sleeps.append)
-    url = "https://auth.example.test/auth/v1.0"
-    mock.get(url, status=503)
-    mock.get(url, status=200, headers={"X-Storage-Url": "https://s.example.test/v1/AUTH_a",
-                                       "X-Auth-Token": "t"})
-    mock.head("https://s.example.test/v1/AUTH_a", status=204,
-              headers={"X-Account-Object-Count": "3"})
-    client = SwiftClient(Credentials.v1(url, "a:b", "k"))
+    v1_identity.add("GET", "/auth/v1.0", (503, {}, b""))
+    v1_identity.add("GET", "/auth/v1.0", (200, {
+        "X-Storage-Url": v1_identity.url + "/v1/AUTH_a", "X-Auth-Token": "t"}, b""))
+    v1_identity.add("HEAD", "/v1/AUTH_a", (204, {"X-Account-Object-Count": "3"}, b""))
+    client = SwiftClient(Credentials.v1(v1_identity.url + "/auth/v1.0", "a:b", "k"))
     assert client.head_account()["x-account-object-count"] == "3"
     assert len(sleeps) == 1
+    assert v1_identity.requests[-1][2]["X-Auth-Token"] == "t"
 
 
 # -- Rackspace API key ----------------------------------------------------------------
@@ -236,7 +245,8 @@ def test_rackspace_argument_order_mistake_is_explained():
 def test_rackspace_client_talks_to_the_catalog_storage_url(mock):
     mock.post(RAX_TOKENS, json=rackspace_access("tok-77"))
     mock.head(storage("IAD"), status=204, headers={"X-Account-Container-Count": "2"})
-    client = SwiftClient(Credentials.rackspace("alice", "key", region="IAD"))
+    # storage mocked too: through requests (identity is what this is about)
+    client = SwiftClient(Credentials.rackspace("alice", "key", region="IAD"), direct=False)
     assert client.head_account()["x-account-container-count"] == "2"
     assert header(mock.calls[1], "X-Auth-Token") == "tok-77"
     assert client.storage_url == storage("IAD")
@@ -293,7 +303,7 @@ def test_keystone_v3_password_token_from_x_subject_token(mock):
     mock.head("https://swift.example.test/v1/AUTH_p1", status=204)
     creds = Credentials.password(KS3, "alice", "pw", project_name="demo",
                                  user_domain_name="Users", region="RegionOne")
-    client = SwiftClient(creds)
+    client = SwiftClient(creds, direct=False)  # storage mocked too: through requests
     client.head_account()
     assert header(mock.calls[1], "X-Auth-Token") == "v3-token-abc"
     ident = sent_json(mock.calls[0])["auth"]

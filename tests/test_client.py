@@ -1,6 +1,7 @@
-"""SwiftClient: real requests against LocalSwift, and the faults no local
-server produces on demand (401 mid-work, 503 storms, 429 with Retry-After,
-dropped connections) played by ``responses``."""
+"""SwiftClient: real requests against LocalSwift, and faults (401 mid-work,
+503 storms, 429 with Retry-After, dropped connections) injected by the fault
+proxy in front of it, on the direct transport and through swiftclient;
+``responses`` plays the Keystone and Rackspace identity services."""
 
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ import pytest
 import requests
 import responses
 import swiftclient
+from scripted import ScriptedServer
 
 from velocity import errors
 from velocity.auth import Credentials
 from velocity.client import RetryPolicy, SwiftClient
 
 AUTH = "https://auth.example.test/auth/v1.0"
-STORE = "https://swift.example.test/v1/AUTH_a"
 KS3 = "http://keystone.example.test:5000/v3"
 
 
@@ -49,33 +50,6 @@ def body_of(request) -> bytes:
     if hasattr(body, "read"):
         return body.read()
     return b"".join(body)
-
-
-def token_of(request) -> str:
-    value = request.headers.get("X-Auth-Token", "")
-    return value.decode() if isinstance(value, bytes) else value
-
-
-class V1Identity:
-    """A v1 auth service handing out tok-1, tok-2, ... and counting logins."""
-
-    def __init__(self, mock: responses.RequestsMock, url: str = AUTH,
-                 storage: str = STORE) -> None:
-        self.count = 0
-        self.lock = threading.Lock()
-        self.storage = storage
-        mock.add_callback(responses.GET, url, callback=self)
-
-    def __call__(self, request):
-        with self.lock:
-            self.count += 1
-            token = "tok-%d" % self.count
-        return 200, {"X-Storage-Url": self.storage, "X-Auth-Token": token}, b""
-
-
-def mocked_client(mock, **kwargs) -> tuple[SwiftClient, V1Identity]:
-    identity = V1Identity(mock)
-    return SwiftClient(Credentials.v1(AUTH, "a:b", "key"), **kwargs), identity
 
 
 # -- real requests ------------------------------------------------------------------------
@@ -147,92 +121,140 @@ def test_user_agent_reaches_the_server(credentials, swift_server):
     assert agent in swift_server.log("proxy")
 
 
-# -- retries -------------------------------------------------------------------------------
+# -- retries, through the fault proxy in front of LocalSwift, on both transports -----------
+
+ACCOUNT = r"^/v1/AUTH_[^/]+$"
 
 
-def test_503_storm_then_success(mock, sleeps):
-    client, _ = mocked_client(mock, retry=RetryPolicy(retries=5, backoff=0.5))
-    for _ in range(4):
-        mock.head(STORE, status=503)
-    mock.head(STORE, status=204, headers={"X-Account-Object-Count": "9"})
-    assert client.head_account()["x-account-object-count"] == "9"
+@pytest.fixture
+def faults(proxy):
+    """The module's fault proxy, clean before and after the test."""
+    proxy.clear()
+    proxy.reset_stats()
+    yield proxy
+    proxy.clear()
+    proxy.reset_stats()
+
+
+@pytest.fixture(params=[True, False], ids=["direct", "swiftclient"])
+def via(request, faults, swift_server):
+    """A function making a SwiftClient whose requests all go through the
+    fault proxy, on the direct transport or through swiftclient."""
+    made: list[SwiftClient] = []
+
+    def make(**kwargs) -> SwiftClient:
+        creds = Credentials.v1(faults.rewrite(swift_server.auth_url), swift_server.user,
+                               swift_server.key)
+        made.append(SwiftClient(creds, direct=request.param, **kwargs))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def sent(proxy, method, pattern=ACCOUNT):
+    """The statuses the proxy gave to ``method`` requests whose path matches."""
+    import re
+
+    with proxy.stats.lock:
+        return [status for m, path, status, _ in proxy.stats.log
+                if m == method and re.search(pattern, path.split("?")[0])]
+
+
+def test_503_storm_then_success(via, faults, sleeps):
+    client = via(retry=RetryPolicy(retries=5, backoff=0.5))
+    faults.add("status", method="HEAD", path=ACCOUNT, count=4)
+    assert "x-account-object-count" in client.head_account()
+    assert sent(faults, "HEAD") == [503, 503, 503, 503, 204]
     assert len(sleeps) == 4
     for attempt, delay in enumerate(sleeps):  # full jitter within the doubling bound
         assert 0 <= delay <= 0.5 * 2 ** attempt
 
 
-def test_retries_exhausted_raise_response_error_with_status(mock, sleeps):
-    client, _ = mocked_client(mock, retry=RetryPolicy(retries=3, jitter=False, backoff=1))
-    mock.head(STORE + "/c", status=503, headers={"X-Trans-Id": "tx-storm"})
+def test_retries_exhausted_raise_response_error_with_status(via, faults, sleeps,
+                                                            container_name):
+    client = via(retry=RetryPolicy(retries=3, jitter=False, backoff=1))
+    faults.add("status", method="HEAD", path="/" + container_name)
     with pytest.raises(errors.ResponseError) as info:
-        client.head_container("c")
-    assert info.value.status == 503 and info.value.request_id == "tx-storm"
+        client.head_container(container_name)
+    assert info.value.status == 503 and info.value.method == "HEAD"
     assert sleeps == [1, 2, 4]
-    assert len([c for c in mock.calls if c.request.method == "HEAD"]) == 4
+    assert sent(faults, "HEAD", container_name) == [503] * 4
 
 
-def test_429_retry_after_is_honoured(mock, sleeps):
-    client, _ = mocked_client(mock)
-    mock.get(STORE + "/c/o", status=429, headers={"Retry-After": "7"})
-    mock.get(STORE + "/c/o", status=200, body=b"ok")
-    assert client.get_object("c", "o")[1] == b"ok"
+def test_429_retry_after_is_honoured(via, faults, sleeps, raw_conn, container_name):
+    raw_conn.put_container(container_name)
+    raw_conn.put_object(container_name, "o", b"ok")
+    client = via()
+    faults.add("status", method="GET", path="/o$", count=1, status=429, retry_after="7")
+    assert client.get_object(container_name, "o")[1] == b"ok"
     assert sleeps == [7.0]
 
 
-def test_retry_after_is_capped(mock, sleeps):
-    client, _ = mocked_client(mock, retry=RetryPolicy(max_retry_after=30))
-    mock.head(STORE, status=503, headers={"Retry-After": "3600"})
-    mock.head(STORE, status=204)
+def test_retry_after_is_capped(via, faults, sleeps):
+    client = via(retry=RetryPolicy(max_retry_after=30))
+    faults.add("status", method="HEAD", path=ACCOUNT, count=1, retry_after="3600")
     client.head_account()
     assert sleeps == [30]
 
 
 @pytest.mark.parametrize("status", [408, 498, 500, 502])
-def test_other_transient_statuses_are_retried(mock, sleeps, status):
-    client, _ = mocked_client(mock)
-    mock.head(STORE, status=status)
-    mock.head(STORE, status=204)
+def test_other_transient_statuses_are_retried(via, faults, sleeps, status):
+    client = via()
+    faults.add("status", method="HEAD", path=ACCOUNT, count=1, status=status)
     client.head_account()
-    assert len(sleeps) == 1
+    assert len(sleeps) == 1 and sent(faults, "HEAD") == [status, 204]
 
 
-def test_client_errors_are_not_retried(mock, sleeps):
-    client, _ = mocked_client(mock)
-    mock.put(STORE + "/c", status=400)
+def test_client_errors_are_not_retried(via, faults, sleeps, container_name):
+    client = via()
+    faults.add("status", method="PUT", status=400)
     with pytest.raises(errors.ResponseError) as info:
-        client.put_container("c")
+        client.put_container(container_name)
     assert info.value.status == 400 and sleeps == []
 
 
-def test_connection_errors_are_retried(mock, sleeps):
-    client, _ = mocked_client(mock)
-    mock.head(STORE, body=requests.ConnectionError("connection reset by peer"))
-    mock.head(STORE, status=204)
+def test_connection_errors_are_retried(via, faults, sleeps):
+    client = via()
+    client.head_account()  # logged in, the connection kept alive
+    faults.add("reset_request", method="HEAD", path=ACCOUNT, count=1)
     client.head_account()
-    assert len(sleeps) == 1
+    assert len(sleeps) == 1 and sent(faults, "HEAD") == [204, None, 204]
 
 
-def test_identity_connection_failure_is_retried(mock, sleeps):
+def test_identity_connection_failure_is_retried(mock, sleeps, swift_server):
+    # Keystone is played by responses; the catalog names the real server, and
+    # the token in the answer is one that server gave
+    mock.add_passthru(swift_server.proxy_url)
+    url, token = swiftclient.get_auth(swift_server.auth_url, swift_server.user,
+                                      swift_server.key)
     mock.post(KS3 + "/auth/tokens", body=requests.ConnectionError("refused"))
-    mock.post(KS3 + "/auth/tokens", status=201, headers={"X-Subject-Token": "t"}, json={
+    mock.post(KS3 + "/auth/tokens", status=201, headers={"X-Subject-Token": token}, json={
         "token": {"methods": ["password"], "expires_at": "2099-01-01T00:00:00Z",
                   "project": {"id": "p", "name": "p", "domain": {"id": "default"}},
                   "user": {"id": "u", "name": "u", "domain": {"id": "default"}},
                   "catalog": [{"type": "object-store", "id": "s", "endpoints": [
-                      {"id": "e", "interface": "public", "region": "R", "url": STORE}]}]}})
-    mock.head(STORE, status=204)
-    SwiftClient(Credentials.password(KS3, "u", "pw", project_name="p")).head_account()
+                      {"id": "e", "interface": "public", "region": "R", "url": url}]}]}})
+    headers = SwiftClient(Credentials.password(KS3, "u", "pw", project_name="p")).head_account()
+    assert "x-account-object-count" in headers
     assert len(sleeps) == 1
 
 
-def test_retried_delete_that_finds_nothing_succeeded(mock, sleeps):
-    client, _ = mocked_client(mock)
-    mock.delete(STORE + "/c/o", status=503)
-    mock.delete(STORE + "/c/o", status=404)
-    assert client.delete_object("c", "o") is None
-    mock.delete(STORE + "/c/gone", status=404)
+def test_retried_delete_that_finds_nothing_succeeded(via, faults, monkeypatch, raw_conn,
+                                                      container_name):
+    raw_conn.put_container(container_name)
+    raw_conn.put_object(container_name, "o", b"x")
+    client = via()
+    # a 503 from a proxy whose object server did delete it (it timed out on
+    # the answer): by the time of the retry the object is gone
+    monkeypatch.setattr("velocity.client.time.sleep",
+                        lambda delay: raw_conn.delete_object(container_name, "o"))
+    faults.add("status", method="DELETE", count=1)
+    assert client.delete_object(container_name, "o") is None
+    assert sent(faults, "DELETE", "/o$") == [503, 404]
     with pytest.raises(errors.NoSuchObject):
-        client.delete_object("c", "gone")
+        client.delete_object(container_name, "gone")
 
 
 def test_seekable_body_is_rewound_and_uploaded_whole(swift_server, credentials, raw_conn,
@@ -260,68 +282,63 @@ def test_seekable_body_is_rewound_and_uploaded_whole(swift_server, credentials, 
     assert raw_conn.get_object(container_name, "obj")[1] == data
 
 
-def test_iterator_body_is_never_sent_twice(mock, sleeps):
-    client, _ = mocked_client(mock)
-    mock.put(STORE + "/c/o", status=503)
-    mock.put(STORE + "/c/o", status=201)
+
+
+def test_iterator_body_is_never_sent_twice(via, faults, sleeps, raw_conn, container_name):
+    raw_conn.put_container(container_name)
+    client = via()
+    client.get_auth()
+    faults.add("status", method="PUT", count=1)
 
     def chunks():
         yield b"a" * 10
         yield b"b" * 10
 
     with pytest.raises(errors.ResponseError) as info:
-        client.put_object("c", "o", chunks())
+        client.put_object(container_name, "o", chunks())
     assert info.value.status == 503 and sleeps == []
-    assert len([c for c in mock.calls if c.request.method == "PUT"]) == 1
+    assert sent(faults, "PUT", "/o$") == [503]
 
 
-def test_iterator_body_waits_for_a_retried_login(mock, sleeps):
-    mock.get(AUTH, status=503)
-    identity = V1Identity(mock)
-    mock.put(STORE + "/c/o", status=201, headers={"ETag": "x"})
-    client = SwiftClient(Credentials.v1(AUTH, "a:b", "k"))
-    client.put_object("c", "o", iter([b"abc"]))
-    assert identity.count == 1 and len(sleeps) == 1
+def test_iterator_body_waits_for_a_retried_login(via, faults, sleeps, raw_conn,
+                                                 container_name):
+    raw_conn.put_container(container_name)
+    client = via()
+    faults.add("status", method="GET", path="^/auth/", count=1)
+    client.put_object(container_name, "o", iter([b"abc"]))
+    assert client.credentials.plugin.auth_count == 1 and len(sleeps) == 1
+    assert raw_conn.get_object(container_name, "o")[1] == b"abc"
 
 
 # -- re-authentication ------------------------------------------------------------------------
 
 
-def test_401_mid_work_renews_the_token_once(mock, sleeps):
-    client, identity = mocked_client(mock)
-    expired = {"tok-1"}
-    mock.add_callback(responses.HEAD, STORE, callback=lambda req: (
-        401 if token_of(req) in expired else 204, {}, b""))
-    received: list[bytes] = []
-
-    def put(req):
-        received.append(body_of(req))
-        return (401, {}, b"") if token_of(req) in expired else (201, {"ETag": "e"}, b"")
-
-    mock.add_callback(responses.PUT, STORE + "/c/o", callback=put)
+def test_401_mid_work_renews_the_token_once(via, faults, sleeps, raw_conn, container_name):
+    raw_conn.put_container(container_name)
+    client = via()
     client.head_account()
-    assert identity.count == 2 and sleeps == []  # no backoff for a renewal
-    expired.add("tok-2")
-    client.put_object("c", "o", io.BytesIO(b"payload"))
-    assert identity.count == 3
-    assert received == [b"payload", b"payload"]  # rewound and sent again whole
+    faults.add("expire_token", method="HEAD", count=1)
+    client.head_account()
+    assert client.credentials.plugin.auth_count == 2 and sleeps == []  # no backoff
+    faults.add("expire_token", method="PUT", count=1)
+    client.put_object(container_name, "o", io.BytesIO(b"payload"))
+    assert client.credentials.plugin.auth_count == 3
+    assert sent(faults, "PUT", "/o$") == [401, 201]
+    assert raw_conn.get_object(container_name, "o")[1] == b"payload"  # rewound, whole
 
 
-def test_a_token_refused_twice_is_authentication_failed(mock, sleeps):
-    client, identity = mocked_client(mock)
-    mock.head(STORE, status=401)
+def test_a_token_refused_twice_is_authentication_failed(via, faults, sleeps):
+    client = via()
+    faults.add("status", method="HEAD", path=ACCOUNT, status=401)
     with pytest.raises(errors.AuthenticationFailed) as info:
         client.head_account()
     assert info.value.status == 401
-    assert identity.count == 2
-    assert len([c for c in mock.calls if c.request.method == "HEAD"]) == 2
+    assert client.credentials.plugin.auth_count == 2
+    assert sent(faults, "HEAD") == [401, 401]
 
 
-def test_many_threads_seeing_an_expired_token_renew_it_once(mock, sleeps):
-    client, identity = mocked_client(mock)
-    expired: set[str] = set()
-    mock.add_callback(responses.HEAD, STORE, callback=lambda req: (
-        401 if token_of(req) in expired else 204, {}, b""))
+def test_many_threads_seeing_an_expired_token_renew_it_once(via, faults, sleeps):
+    client = via()
     barrier = threading.Barrier(16)
     failures: list[BaseException] = []
 
@@ -330,7 +347,7 @@ def test_many_threads_seeing_an_expired_token_renew_it_once(mock, sleeps):
             client.head_account()
             barrier.wait()
             if threading.current_thread().name == "w0":
-                expired.add("tok-1")
+                faults.add("expire_token", method="HEAD", count=1)
             barrier.wait()
             client.head_account()
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -342,15 +359,17 @@ def test_many_threads_seeing_an_expired_token_renew_it_once(mock, sleeps):
     for thread in threads:
         thread.join()
     assert failures == []
-    assert identity.count == 2
+    assert client.credentials.plugin.auth_count == 2
+    assert 401 in sent(faults, "HEAD")
 
 
-def test_preauthenticated_token_refused_is_not_renewed(mock, sleeps):
-    mock.head(STORE, status=401)
-    client = SwiftClient(Credentials.preauthenticated(STORE, "fixed-token"))
+@pytest.mark.parametrize("direct", [True, False])
+def test_preauthenticated_token_refused_is_not_renewed(swift_server, faults, sleeps, direct):
+    storage = faults.rewrite(swift_server.storage_url)
+    client = SwiftClient(Credentials.preauthenticated(storage, "fixed-token"), direct=direct)
     with pytest.raises(errors.AuthenticationFailed, match="cannot renew"):
         client.head_account()
-    assert len(mock.calls) == 1
+    assert sent(faults, "HEAD") == [401]
 
 
 def test_retry_policy_is_validated():
@@ -459,15 +478,19 @@ def test_no_secret_in_logs_errors_or_reprs(swift_server, container_name, caplog,
     record(client)
     record(real)
 
+    # identity services are played by responses; the storage they name by a
+    # scripted loopback server (the direct transport does not go through requests)
+    fake = ScriptedServer()
+    store = fake.url + "/v1/AUTH_a"
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_passthru(fake.url)
         # 2. v1 with a token that expires, and a 503 on the way
         tokens = iter(["TOKEN-v1-first-0123456789", "TOKEN-v1-second-987654321"])
-        mock.add_callback(responses.GET, AUTH, callback=lambda req: (
-            200, {"X-Storage-Url": STORE, "X-Auth-Token": next(tokens)}, b""))
-        mock.head(STORE, status=401)
-        mock.head(STORE, status=503)
-        mock.head(STORE, status=204)
-        v1 = Credentials.v1(AUTH, "a:b", "ST-KEY-b3c9f1e0a2")
+        fake.add("GET", "/auth/v1.0", lambda headers: (
+            200, {"X-Storage-Url": store, "X-Auth-Token": next(tokens)}, b""))
+        for status in (401, 503, 204):
+            fake.add("HEAD", "/v1/AUTH_a", (status, {}, b""))
+        v1 = Credentials.v1(fake.url + "/auth/v1.0", "a:b", "ST-KEY-b3c9f1e0a2")
         SwiftClient(v1).head_account()
         record(v1)
         record(v1.plugin)
@@ -480,8 +503,8 @@ def test_no_secret_in_logs_errors_or_reprs(swift_server, container_name, caplog,
                                 "user": {"id": "u", "name": "u", "domain": {"id": "d"}},
                                 "catalog": [{"type": "object-store", "id": "s", "endpoints": [
                                     {"id": "e", "interface": "public", "region": "R",
-                                     "url": STORE + "3"}]}]}})
-        mock.head(STORE + "3", status=204)
+                                     "url": store + "3"}]}]}})
+        fake.add("HEAD", "/v1/AUTH_a3", (204, {}, b""))
         ks = Credentials.password(KS3, "alice", "PASSWORD-9d8c7b6a5f", project_name="p")
         try:
             SwiftClient(ks).head_account()
@@ -502,22 +525,23 @@ def test_no_secret_in_logs_errors_or_reprs(swift_server, container_name, caplog,
         mock.post("https://identity.example.test/v2.0/tokens", json={"access": {
             "token": {"id": "TOKEN-rax-55aa66bb77cc88", "expires": "2099-01-01T00:00:00Z"},
             "serviceCatalog": [{"type": "object-store", "name": "cloudFiles", "endpoints": [
-                {"region": "DFW", "publicURL": STORE + "rax"}]}],
+                {"region": "DFW", "publicURL": store + "rax"}]}],
             "user": {"id": "1", "name": "alice"}}})
-        mock.head(STORE + "rax", status=204)
+        fake.add("HEAD", "/v1/AUTH_arax", (204, {}, b""))
         rax_ok = Credentials.rackspace("alice", "RAX-APIKEY-0f1e2d3c4b",
                                        "https://identity.example.test/v2.0")
         SwiftClient(rax_ok).head_account()
         record(rax_ok)
         # 6. a pre-authenticated token the server refuses
-        mock.head("https://pre.example.test/v1/AUTH_p", status=401)
-        pre = Credentials.preauthenticated("https://pre.example.test/v1/AUTH_p",
+        fake.add("HEAD", "/v1/AUTH_p", (401, {}, b""))
+        pre = Credentials.preauthenticated(fake.url + "/v1/AUTH_p",
                                            "TOKEN-pre-aa11bb22cc33dd44")
         try:
             SwiftClient(pre).head_account()
         except errors.VelocityError as exc:
             record(exc)
         record(pre)
+    fake.stop()
 
     assert any(r.name.startswith("swiftclient") for r in caplog.records)  # DEBUG was on
     out, err = capfd.readouterr()

@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+#: what a v1 or pre-authenticated login with the direct transport never needs
+LIBRARIES = ("requests", "urllib3", "keystoneauth1", "swiftclient")
 #: loaded only by the Keystone server, osprofiler or other OpenStack code
 HEAVY = ("osprofiler", "oslo_config", "oslo_utils", "webob", "netaddr", "keystoneclient")
 
@@ -31,6 +33,30 @@ def test_the_client_and_the_cli_load_no_openstack_service_modules():
     roots = {name.split(".")[0] for name in loaded}
     assert roots.isdisjoint(HEAVY), sorted(roots & set(HEAVY))
     assert "keystoneauth1.session" in loaded  # the real one, with its stand-ins
+
+
+@pytest.mark.parametrize("command", [["stat"], ["list"], ["stat", "c"], ["list", "c"],
+                                     ["stat", "c", "o"], ["upload", "c", "{file}"],
+                                     ["download", "c", "-o", "{out}"]])
+def test_v1_commands_never_import_requests_keystoneauth1_or_swiftclient(
+        swift_server, raw_conn, container_name, tmp_path, command):
+    raw_conn.put_container(container_name)
+    raw_conn.put_object(container_name, "o", b"hello")
+    (tmp_path / "f.txt").write_bytes(b"up")
+    argv = [container_name if part == "c" else part.format(
+        file=tmp_path / "f.txt", out=tmp_path / "out") for part in command]
+    loaded = json.loads(_run(
+        "import json, sys\n"
+        "from velocity.cli import main\n"
+        "code = main(%r)\n"
+        "assert code == 0, code\n"
+        "print(json.dumps(sorted(m for m in sys.modules)))\n" % (
+            ["--auth-url", swift_server.auth_url, "--user", swift_server.user,
+             "--key", swift_server.key, "--quiet", *argv],)).splitlines()[-1])
+    roots = {name.split(".")[0] for name in loaded}
+    assert roots.isdisjoint(LIBRARIES), sorted(roots & set(LIBRARIES))
+    if command[0] == "download":
+        assert (tmp_path / "out" / "o").read_bytes() == b"hello"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("osprofiler") is None,

@@ -7,21 +7,59 @@ from __future__ import annotations
 import http.client
 import logging
 import re
-import socket
 import ssl
+import sys
 import time
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import quote
 
-import urllib3
-from requests import RequestException
-from requests.exceptions import SSLError
-
 from velocity import errors
-from velocity._keystoneauth import exceptions as ksa_exc
-from velocity._swiftclient import ClientException
+from velocity._wire import IdentityUnreachable, StatusError
 
 log = logging.getLogger("velocity")
+
+
+class _Loaded:
+    """Exception classes of a library, looked up only once it is loaded: a
+    failure can only be one of them if the process imported the library, and
+    not importing it keeps the start-up of a command that never needs it
+    short.  An attribute is the class, or ``()`` (of which nothing is an
+    instance) while the module is not loaded."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        module = sys.modules.get(self._module)
+        return getattr(module, name, ()) if module is not None else ()
+
+
+ksa_exc = _Loaded("keystoneauth1.exceptions")
+_requests = _Loaded("requests.exceptions")
+_urllib3 = _Loaded("urllib3.exceptions")
+_swiftclient = _Loaded("swiftclient.exceptions")
+
+
+def status_errors() -> tuple[type[BaseException], ...]:
+    """The classes of an error status answered by storage: the direct
+    transport's, and swiftclient's once it is loaded."""
+    found = _swiftclient.ClientException
+    return (StatusError, found) if found else (StatusError,)
+
+
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status storage answered with, if ``exc`` is such an answer."""
+    return exc.http_status if isinstance(exc, status_errors()) else None  # type: ignore
+
+
+def connection_errors() -> tuple[type[BaseException], ...]:
+    """What a request raises when its connection fails (also mid-body)."""
+    found: list[Any] = [OSError, http.client.HTTPException]
+    for extra in (_requests.RequestException, _urllib3.HTTPError):
+        if extra:
+            found.append(extra)
+    return tuple(found)
 
 
 def _retryable_status(status: int | None) -> bool:
@@ -30,21 +68,20 @@ def _retryable_status(status: int | None) -> bool:
 
 def _is_transient(exc: BaseException) -> bool:
     """Worth retrying: a connection failure or a retryable HTTP status."""
-    if isinstance(exc, ClientException):
-        return _retryable_status(exc.http_status)
+    if isinstance(exc, status_errors()):
+        return _retryable_status(exc.http_status)  # type: ignore[attr-defined]
     if isinstance(exc, ksa_exc.HttpError):
         return _retryable_status(exc.http_status)
     if isinstance(exc, errors.VelocityError):  # from our own auth plugins
         return not isinstance(exc, errors.ConfigurationError) and _retryable_status(exc.status)
-    if isinstance(exc, (ksa_exc.SSLError, SSLError, ssl.SSLError)):
+    if isinstance(exc, (ksa_exc.SSLError, _requests.SSLError, ssl.SSLError)):
         return False  # certificate problems do not heal
-    return isinstance(exc, (socket.error, RequestException, ksa_exc.ConnectionError,
-                            urllib3.exceptions.HTTPError, http.client.HTTPException))
+    return isinstance(exc, (*connection_errors(), ksa_exc.ConnectionError))
 
 
 def _retry_after(exc: BaseException) -> float | None:
-    if isinstance(exc, ClientException):
-        headers = exc.http_response_headers or {}
+    if isinstance(exc, status_errors()):
+        headers = exc.http_response_headers or {}  # type: ignore[attr-defined]
     elif isinstance(exc, ksa_exc.HttpError) and exc.response is not None:
         headers = exc.response.headers
     else:
@@ -77,16 +114,20 @@ def translate_error(exc: BaseException, method: str | None = None,
     if isinstance(exc, errors.VelocityError):
         return exc
     path = _path(container, obj)
-    if isinstance(exc, ClientException):
-        status = exc.http_status
-        details = {"status": status, "reason": exc.http_reason or None, "method": method,
-                   "path": exc.http_path or path, "request_id": exc.transaction_id}
+    if isinstance(exc, IdentityUnreachable):
+        return errors.AuthenticationError("could not reach the identity service at %s: %s"
+                                          % (exc.origin, exc.reason), method=method, path=path)
+    if isinstance(exc, status_errors()):
+        answer: Any = exc
+        status = answer.http_status
+        details = {"status": status, "reason": answer.http_reason or None, "method": method,
+                   "path": answer.http_path or path, "request_id": answer.transaction_id}
         if status is None:
             # swiftclient reports a refused Keystone login as status None
-            if str(exc.msg).startswith("Unauthorized") or "Authorization Failure" in exc.msg:
+            if str(answer.msg).startswith("Unauthorized") or "Authorization Failure" in answer.msg:
                 return errors.AuthenticationFailed("the identity service refused the credentials",
                                                    method=method, path=path)
-            return errors.ResponseError(str(exc.msg), method=method, path=path)
+            return errors.ResponseError(str(answer.msg), method=method, path=path)
         if status == 404 and obj and method == "PUT":
             # an object PUT finds no object to miss: its container is absent
             return errors.NoSuchContainer("no container %r (to store %r in)" % (container, obj),
@@ -105,7 +146,7 @@ def translate_error(exc: BaseException, method: str | None = None,
         if status == 422 and obj:
             return errors.ChecksumMismatch(
                 "the server's checksum of %r does not match the ETag sent" % obj, **details)
-        return errors.ResponseError(exc.http_reason or "request failed", **details)
+        return errors.ResponseError(answer.http_reason or "request failed", **details)
     if isinstance(exc, ksa_exc.HttpError):
         url = getattr(exc, "url", None) or path
         request_id = getattr(exc, "request_id", None)
@@ -125,7 +166,7 @@ def translate_error(exc: BaseException, method: str | None = None,
     if isinstance(exc, ksa_exc.EndpointNotFound):
         return errors.AuthenticationError("no object-store endpoint: %s" % exc,
                                           method=method, path=path)
-    if isinstance(exc, (ssl.SSLError, SSLError, ksa_exc.SSLError)):
+    if isinstance(exc, (ssl.SSLError, _requests.SSLError, ksa_exc.SSLError)):
         return errors.ResponseError(
             "TLS failure%s: %s (give the server's CA bundle as cacert / OS_CACERT, or "
             "insecure=True to skip verification)" % (_host_in(exc), _first_line(exc)),
@@ -139,8 +180,7 @@ def translate_error(exc: BaseException, method: str | None = None,
     if isinstance(exc, ksa_exc.ClientException):
         return errors.AuthenticationError("identity service error: %s" % exc.__class__.__name__,
                                           method=method, path=path)
-    if isinstance(exc, (socket.error, RequestException, urllib3.exceptions.HTTPError,
-                        http.client.HTTPException)):
+    if isinstance(exc, connection_errors()):
         return errors.ResponseError("connection failed: %s" % exc.__class__.__name__,
                                     method=method, path=path)
     # a failure outside any request (a bug, a local error) names no request

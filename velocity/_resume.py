@@ -8,11 +8,8 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import urllib3
-from requests import RequestException
-
 from velocity import errors
-from velocity._errormap import _path, translate_error
+from velocity._errormap import _path, connection_errors, translate_error
 
 if TYPE_CHECKING:
     from velocity.client import SwiftClient
@@ -24,9 +21,6 @@ log = logging.getLogger("velocity")
 #: a body that keeps breaking after some progress is resumed at most this many
 #: times per allowed retry
 _MAX_RESUMES_PER_RETRY = 10
-#: what a response body raises when its connection breaks mid-body
-_BROKEN_BODY: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException,
-                                                 RequestException, urllib3.exceptions.HTTPError)
 
 
 def _first_byte(headers: dict[str, str]) -> int:
@@ -81,7 +75,7 @@ class _ResumingBody:
                     return
                 problem: BaseException = http.client.IncompleteRead(b"", self.length -
                                                                     self.received)
-            except _BROKEN_BODY as exc:
+            except connection_errors() as exc:  # the connection broke mid-body
                 if self.closed:
                     raise
                 problem = exc

@@ -59,6 +59,9 @@ def _import() -> ModuleType:
 
 
 client = _import()
+# swiftclient's DEBUG log shows the first 16 characters of every token and key;
+# Velocity promises that no part of a secret is logged, so reveal none.
+client.logger_settings["reveal_sensitive_prefix"] = 0
 
 import swiftclient  # noqa: E402 - the package, now that its client module is loaded
 from swiftclient.exceptions import ClientException  # noqa: E402

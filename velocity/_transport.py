@@ -1,14 +1,18 @@
-"""The direct transport: object bodies on a per-thread ``http.client``
-connection (a third of the client CPU of the ``requests`` stack per request),
-and the tuning of swiftclient's own connections."""
+"""The direct transport: storage requests on a per-thread ``http.client``
+connection (a third of the client CPU of the ``requests`` stack per
+request, and none of its import time), each thread's :class:`Connection`,
+and the tuning of swiftclient's own connections, which carry what the direct
+transport does not (and everything when a proxy applies)."""
 
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import logging
 import os
+import re
 import select
 import socket
 import ssl
@@ -16,10 +20,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from requests.utils import get_environ_proxies
-
-from velocity._swiftclient import ClientException, swiftclient
 from velocity._version import __version__
+from velocity._wire import HeaderDict, StatusError, ca_bundle, decode_headers, env_proxies
 
 if TYPE_CHECKING:
     from velocity.client import SwiftClient
@@ -31,28 +33,7 @@ log = logging.getLogger("velocity")
 # -- the direct transport for small objects -----------------------------------------
 
 
-def _ca_bundle() -> str | None:
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        return bundle
-    try:
-        import certifi  # what requests verifies with by default
-    except ImportError:  # pragma: no cover - requests depends on certifi
-        return None
-    return certifi.where()
-
-
-def _response_headers(pairs: list[tuple[str, str]]) -> dict[str, str]:
-    """Lower-cased header names; values decoded as swiftclient does (UTF-8
-    sent as Latin-1 by http.client)."""
-    result = {}
-    for name, value in pairs:
-        try:
-            value = value.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            pass
-        result[name.lower()] = value
-    return result
+_ca_bundle = ca_bundle
 
 
 class _GotContinue(Exception):
@@ -142,11 +123,12 @@ class _Direct:
             raise
 
     def request(self, method: str, container: str, obj: str, headers: dict[str, Any],
-                body: Any = None, query_string: str | None = None, length: int = 0
-                ) -> tuple[int, dict[str, str], bytes]:
-        """One request, its answer read whole: ``(status, headers, body)``."""
+                body: Any = None, query_string: str | None = None, length: int = 0,
+                **options: Any) -> tuple[int, dict[str, str], bytes]:
+        """One request, its answer read whole: ``(status, headers, body)``
+        (``options`` as :meth:`open` takes them)."""
         response, result = self.open(method, container, obj, headers, body, query_string,
-                                     length)
+                                     length, **options)
         with self.guard():
             data = response.read()
         if response.will_close:
@@ -154,15 +136,26 @@ class _Direct:
         return response.status, result, data
 
     def open(self, method: str, container: str, obj: str, headers: dict[str, Any],
-             body: Any = None, query_string: str | None = None, length: int = 0
+             body: Any = None, query_string: str | None = None, length: int = 0, *,
+             absolute: str | None = None, unquoted: bool = False
              ) -> tuple[http.client.HTTPResponse, dict[str, str]]:
-        """Send a request; returns the response (its body unread) and its
-        headers.  An error status raises swiftclient's ``ClientException``.
+        """Send a request about ``container`` (``""``: the account) and ``obj``
+        (``""``: the container), or to the ``absolute`` path on the same
+        host; returns the response (its body unread) and its headers
+        (``unquoted``: percent-decoded, as swiftclient answers metadata).  An
+        error status raises :class:`~velocity._wire.StatusError`.
 
         A body of at least ``_EXPECT_MIN`` bytes is sent with ``Expect:
         100-continue``: a refusal (401 for an expired token, 404, 503, ...)
         then comes before the body is sent, not after a whole segment."""
-        path = "%s/%s/%s" % (self.base, quote(container, safe=""), quote(obj, safe="/"))
+        if absolute is not None:
+            path = absolute
+        else:
+            path = self.base
+            if container:
+                path += "/" + quote(container, safe="")
+                if obj:
+                    path += "/" + quote(obj, safe="/")
         if query_string:
             path += "?" + query_string
         conn = self._connection()
@@ -172,14 +165,14 @@ class _Direct:
             else:
                 conn.request(method, path, body=body, headers=headers)
                 response = conn.getresponse()
-        result = _response_headers(response.getheaders())
+        result = decode_headers(response.getheaders(), unquoted)
         if not 200 <= response.status < 300:
             try:
                 content = response.read()
             except (http.client.HTTPException, OSError):
                 content = b""
             self.close()
-            raise ClientException(
+            raise StatusError(
                 "%s %s" % (response.status, response.reason), http_scheme=self.scheme,
                 http_host=self.host, http_port=self.port or "", http_path=path.split("?")[0],
                 http_query=query_string or "", http_status=response.status,
@@ -257,45 +250,88 @@ class _DirectBody:
             self.direct.close()  # the rest of the body is still on the socket
 
 
-def _direct(client: SwiftClient, conn: swiftclient.Connection) -> _Direct | None:
-    """The direct transport of ``conn`` (``None`` when a proxy applies)."""
-    direct = getattr(conn, "_velocity_direct", None)
-    if direct is not None and direct.url == conn.url:
-        return direct
-    if direct is not None:
-        direct.close()
-    direct = None
-    if not get_environ_proxies(conn.url, no_proxy=None):
-        direct = _Direct(conn.url, client.timeout, client._ssl_context)
-    conn._velocity_direct = direct
-    return direct
+_USER_AGENT = "python-velocity-%s" % __version__
+#: bytes read from an upload body per socket send on the direct transport
+_SEND_BLOCK = 1024 * 1024
+#: bodies from this size on are sent with ``Expect: 100-continue``
+_EXPECT_MIN = 1024 * 1024
+#: seconds to wait for ``100 Continue`` before sending the body anyway
+_CONTINUE_WAIT = 2.0
 
 
-def _request_headers(conn: swiftclient.Connection, client: SwiftClient,
+class Connection:
+    """One thread's link to the storage: the storage URL and token it uses
+    (kept current by :meth:`SwiftClient._sync`), its direct transport, and,
+    made on first use, a ``swiftclient.Connection`` for the requests the
+    direct transport does not send (all of them when a proxy applies)."""
+
+    def __init__(self, client: SwiftClient, session: Any) -> None:
+        self.client = client
+        self.session = session  # what swiftclient sees as its keystoneauth session
+        self.url: str | None = None
+        self.token: str | None = None
+        self.direct: _Direct | None = None
+        self.proxied: bool | None = None  # whether a proxy applies to ``url``
+        self._swift: Any = None
+
+    def swift(self) -> Any:
+        """The ``swiftclient.Connection`` beside the direct transport, given
+        this connection's URL and token."""
+        if self._swift is None:
+            self._swift = self.client._swift_connection(self.session)
+        if self.url:
+            self._swift.url, self._swift.token = self.url, self.token
+        return self._swift
+
+    def transport(self) -> _Direct | None:
+        """The direct transport for ``url`` (``None`` when a proxy applies:
+        then everything goes through :meth:`swift`)."""
+        url = self.url or ""
+        if not self.client.direct:
+            return None
+        if self.direct is not None and self.direct.url == url:
+            return self.direct
+        if self.direct is not None:
+            self.direct.close()
+            self.direct = None
+        self.proxied = bool(env_proxies(url))
+        if not self.proxied:
+            self.direct = _Direct(url, self.client.timeout, self.client._ssl_context)
+        return self.direct
+
+    def close(self) -> None:
+        """Close the sockets (the connection stays usable)."""
+        if self.direct is not None:
+            self.direct.close()
+        if self._swift is not None:
+            self._swift.close()
+
+
+def _request_headers(conn: Connection, client: SwiftClient,
                      headers: dict[str, str] | None) -> dict[str, Any]:
-    result = {"X-Auth-Token": conn.token,
-              "User-Agent": client.user_agent or _USER_AGENT}
+    result: dict[str, Any] = {"X-Auth-Token": conn.token,
+                              "User-Agent": client.user_agent or _USER_AGENT}
     for name, value in (headers or {}).items():
         # UTF-8 on the wire, as swiftclient sends metadata (http.client would use Latin-1)
         result[name] = str(value).encode("utf-8")
     return result
 
 
-def _direct_put(client: SwiftClient, conn: swiftclient.Connection, container: str, obj: str,
+def _direct_put(client: SwiftClient, conn: Connection, container: str, obj: str,
                 data: bytes, etag: str | None = None, headers: dict[str, str] | None = None,
                 query_string: str | None = None) -> str:
     return _direct_put_stream(client, conn, container, obj, data, len(data), etag=etag,
                               headers=headers, query_string=query_string)
 
 
-def _direct_get_stream(client: SwiftClient, conn: swiftclient.Connection, container: str,
+def _direct_get_stream(client: SwiftClient, conn: Connection, container: str,
                        obj: str, headers: dict[str, str] | None = None,
                        query_string: str | None = None, chunk: int = 1024 * 1024
                        ) -> tuple[dict[str, str], Any]:
-    direct = _direct(client, conn)
+    direct = conn.transport()
     if direct is None:
-        return conn.get_object(container, obj, headers=headers, query_string=query_string,
-                               resp_chunk_size=chunk)
+        return conn.swift().get_object(container, obj, headers=headers,
+                                       query_string=query_string, resp_chunk_size=chunk)
     response, result = direct.open("GET", container, obj,
                                    _request_headers(conn, client, headers),
                                    query_string=query_string)
@@ -305,14 +341,14 @@ def _direct_get_stream(client: SwiftClient, conn: swiftclient.Connection, contai
     return result, _DirectBody(direct, response, chunk)
 
 
-def _direct_put_stream(client: SwiftClient, conn: swiftclient.Connection, container: str,
+def _direct_put_stream(client: SwiftClient, conn: Connection, container: str,
                        obj: str, contents: Any, content_length: int, etag: str | None = None,
                        headers: dict[str, str] | None = None,
                        query_string: str | None = None) -> str:
-    direct = _direct(client, conn)
+    direct = conn.transport()
     if direct is None:
-        return conn.put_object(container, obj, contents, content_length=content_length,
-                               etag=etag, headers=headers, query_string=query_string)
+        return conn.swift().put_object(container, obj, contents, content_length=content_length,
+                                       etag=etag, headers=headers, query_string=query_string)
     sent = _request_headers(conn, client, headers)
     sent["Content-Length"] = str(content_length)
     if etag:
@@ -322,18 +358,202 @@ def _direct_put_stream(client: SwiftClient, conn: swiftclient.Connection, contai
     return result.get("etag", "").strip('"')
 
 
-_USER_AGENT = "python-velocity-%s" % __version__
-#: bytes read from an upload body per socket send on the direct transport
-_SEND_BLOCK = 1024 * 1024
-#: bodies from this size on are sent with ``Expect: 100-continue``
-_EXPECT_MIN = 1024 * 1024
-#: seconds to wait for ``100 Continue`` before sending the body anyway
-_CONTINUE_WAIT = 2.0
+# -- metadata and listings, as swiftclient.Connection answers them ------------------
+
+
+def _get_auth(client: SwiftClient, conn: Connection) -> tuple[str | None, str | None]:
+    return conn.url, conn.token  # SwiftClient._sync logged in
+
+
+def _head(client: SwiftClient, direct: _Direct, conn: Connection, container: str, obj: str,
+          headers: dict[str, str] | None, query_string: str | None = None) -> HeaderDict:
+    _, result, _ = direct.request("HEAD", container, obj,
+                                  _request_headers(conn, client, headers),
+                                  query_string=query_string, unquoted=True)
+    return result  # type: ignore[return-value]
+
+
+def _head_account(client: SwiftClient, conn: Connection,
+                  headers: dict[str, str] | None = None) -> HeaderDict:
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().head_account(headers=headers)
+    return _head(client, direct, conn, "", "", headers)
+
+
+def _head_container(client: SwiftClient, conn: Connection, container: str,
+                    headers: dict[str, str] | None = None) -> HeaderDict:
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().head_container(container, headers=headers)
+    return _head(client, direct, conn, container, "", headers)
+
+
+def _head_object(client: SwiftClient, conn: Connection, container: str, obj: str,
+                 headers: dict[str, str] | None = None,
+                 query_string: str | None = None) -> HeaderDict:
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().head_object(container, obj, headers=headers,
+                                        query_string=query_string)
+    return _head(client, direct, conn, container, obj, headers, query_string)
+
+
+def _listing(client: SwiftClient, conn: Connection, container: str, *,
+             marker: str | None, limit: int | None, prefix: str | None,
+             delimiter: str | None, end_marker: str | None, version_marker: str | None,
+             path: str | None, full_listing: bool, headers: dict[str, str] | None,
+             query_string: str | None, direct: _Direct
+             ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """An account (``container`` ``""``) or container listing, page after
+    page with ``full_listing``, as swiftclient pages it."""
+    sent = _request_headers(conn, client, headers)
+
+    def page(marker: str | None, version_marker: str | None
+             ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        query = "format=json"
+        for name, value in (("marker", marker), ("prefix", prefix), ("delimiter", delimiter),
+                            ("end_marker", end_marker), ("version_marker", version_marker),
+                            ("path", path)):
+            if value:
+                query += "&%s=%s" % (name, quote(value, safe="/"))
+            if name == "marker" and limit:
+                query += "&limit=%d" % limit
+        if query_string:
+            query += "&" + query_string.lstrip("?")
+        status, result, body = direct.request("GET", container, "", sent, query_string=query,
+                                              unquoted=True)
+        return result, [] if status == 204 or not body else json.loads(body)
+
+    result, listing = page(marker, version_marker)
+    if full_listing:
+        more = listing
+        while more:
+            last = more[-1]
+            marker = last.get("name", last.get("subdir"))
+            more = page(marker, last.get("version_id"))[1]
+            listing.extend(more)
+    return result, listing
+
+
+def _get_account(client: SwiftClient, conn: Connection, marker: str | None = None,
+                 limit: int | None = None, prefix: str | None = None,
+                 end_marker: str | None = None, full_listing: bool = False,
+                 headers: dict[str, str] | None = None, delimiter: str | None = None
+                 ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().get_account(marker=marker, limit=limit, prefix=prefix,
+                                        end_marker=end_marker, full_listing=full_listing,
+                                        headers=headers, delimiter=delimiter)
+    return _listing(client, conn, "", marker=marker, limit=limit, prefix=prefix,
+                    delimiter=delimiter, end_marker=end_marker, version_marker=None,
+                    path=None, full_listing=full_listing, headers=headers,
+                    query_string=None, direct=direct)
+
+
+def _get_container(client: SwiftClient, conn: Connection, container: str,
+                   marker: str | None = None, limit: int | None = None,
+                   prefix: str | None = None, delimiter: str | None = None,
+                   end_marker: str | None = None, version_marker: str | None = None,
+                   path: str | None = None, full_listing: bool = False,
+                   headers: dict[str, str] | None = None, query_string: str | None = None
+                   ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().get_container(
+            container, marker=marker, limit=limit, prefix=prefix, delimiter=delimiter,
+            end_marker=end_marker, version_marker=version_marker, path=path,
+            full_listing=full_listing, headers=headers, query_string=query_string)
+    return _listing(client, conn, container, marker=marker, limit=limit, prefix=prefix,
+                    delimiter=delimiter, end_marker=end_marker,
+                    version_marker=version_marker, path=path, full_listing=full_listing,
+                    headers=headers, query_string=query_string, direct=direct)
+
+
+def _info_path(url: str) -> str:
+    """The path of the cluster's ``/info`` as swiftclient finds it from a
+    storage URL: ``/v1/AUTH_x`` (after any prefix) becomes ``/info``."""
+    path = urlsplit(url).path
+    if re.search(r"/v\d+\.?\d*(/.*)?", path):
+        return re.sub(r"/v\d+\.?\d*(/.*)?", "/info", path, count=1)
+    if "/info" in path:
+        return path
+    return path + ("info" if path.endswith("/") else "/info")
+
+
+def _get_capabilities(client: SwiftClient, conn: Connection, url: str | None = None
+                      ) -> dict[str, Any]:
+    direct = conn.transport()
+    if direct is None or (url and urlsplit(url).netloc != urlsplit(direct.url).netloc):
+        return conn.swift().get_capabilities(url)
+    _, _, body = direct.request("GET", "", "", {"User-Agent": client.user_agent or _USER_AGENT},
+                                absolute=_info_path(url or direct.url))
+    return json.loads(body)
+
+
+def _simple(method: str, swift: Callable[..., Any]) -> Callable[..., Any]:
+    """A request with no answer body worth returning (``response_dict``
+    filled as swiftclient fills it)."""
+
+    def run(client: SwiftClient, conn: Connection, container: str, obj: str, *,
+            headers: dict[str, str] | None = None, query_string: str | None = None,
+            response_dict: dict[str, Any] | None = None) -> None:
+        direct = conn.transport()
+        if direct is None:
+            return swift(conn.swift(), container, obj, headers, query_string, response_dict)
+        try:
+            status, result, _ = direct.request(method, container, obj,
+                                               _request_headers(conn, client, headers),
+                                               query_string=query_string)
+        except StatusError as exc:
+            if response_dict is not None:
+                response_dict.update(status=exc.http_status, reason=exc.http_reason,
+                                     headers=exc.http_response_headers)
+            raise
+        if response_dict is not None:
+            response_dict.update(status=status, reason="", headers=result)
+        return None
+
+    return run
+
+
+def _put_container(client: SwiftClient, conn: Connection, container: str,
+                   headers: dict[str, str] | None = None,
+                   response_dict: dict[str, Any] | None = None,
+                   query_string: str | None = None) -> None:
+    return _PUT_CONTAINER(client, conn, container, "", headers=headers,
+                          query_string=query_string, response_dict=response_dict)
+
+
+_PUT_CONTAINER = _simple("PUT", lambda swift, c, o, h, q, r: swift.put_container(
+    c, headers=h, response_dict=r, query_string=q))
+
+
+def _delete_object(client: SwiftClient, conn: Connection, container: str, obj: str,
+                   query_string: str | None = None, response_dict: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> None:
+    return _DELETE_OBJECT(client, conn, container, obj, headers=headers,
+                          query_string=query_string, response_dict=response_dict)
+
+
+_DELETE_OBJECT = _simple("DELETE", lambda swift, c, o, h, q, r: swift.delete_object(
+    c, o, query_string=q, response_dict=r, headers=h))
+
 
 _DIRECT_OPERATIONS: dict[str, Callable[..., Any]] = {
     "put_small_object": _direct_put,
     "put_object_stream": _direct_put_stream,
     "get_object_stream": _direct_get_stream,
+    "get_auth": _get_auth,
+    "head_account": _head_account,
+    "head_container": _head_container,
+    "head_object": _head_object,
+    "get_account": _get_account,
+    "get_container": _get_container,
+    "get_capabilities": _get_capabilities,
+    "put_container": _put_container,
+    "delete_object": _delete_object,
 }
 
 
@@ -348,7 +568,7 @@ def _tune_http(factory: Callable[..., Any], agent: str | None) -> Callable[..., 
         parsed, conn = factory(*args, **kwargs)
         session = conn.request_session
         session.trust_env = False
-        session.proxies.update(get_environ_proxies(conn.url, no_proxy=None))
+        session.proxies.update(env_proxies(conn.url))
         if conn.requests_args.get("verify") is True:
             bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
             if bundle:

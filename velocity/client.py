@@ -1,10 +1,12 @@
 """``SwiftClient``: the one thread-safe core every face of Velocity goes through.
 
-* Safe to share across threads: each thread gets its own
-  :class:`swiftclient.client.Connection` (they are not thread-safe), and all of
-  them share the one keystoneauth1 session of the :class:`~velocity.auth.Credentials`,
-  so 32 threads cause one authentication, not 32.  After ``os.fork()`` the
-  child makes fresh connections.
+* Safe to share across threads: each thread gets its own connection (a
+  direct ``http.client`` one for object bodies, metadata and listings, and a
+  :class:`swiftclient.client.Connection`, made when first needed, for the
+  rest and whenever a proxy applies), and all of them share the one login of
+  the :class:`~velocity.auth.Credentials`, so 32 threads cause one
+  authentication, not 32.  After ``os.fork()`` the child makes fresh
+  connections.
 * Retries with exponential backoff and full jitter on connection errors, 408,
   429 (honouring ``Retry-After``), 498 and 5xx; renews the token on a 401
   when it expires mid-work (one login for all threads); sends an upload body
@@ -29,20 +31,23 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from velocity import errors
-from velocity._errormap import _is_transient, _path, _retry_after, translate_error
+from velocity._errormap import (
+    _is_transient,
+    _path,
+    _retry_after,
+    status_errors,
+    status_of,
+    translate_error,
+)
 from velocity._operations import SwiftOperations
 from velocity._resume import _ResumingBody
-from velocity._swiftclient import ClientException, swiftclient
-from velocity._transport import _DIRECT_OPERATIONS, _ca_bundle, _tune_http
+from velocity._transport import _DIRECT_OPERATIONS, Connection, _tune_http
 from velocity.auth import Credentials
 
 __all__ = ["SwiftClient", "RetryPolicy", "translate_error"]
 
 log = logging.getLogger("velocity")
 
-# swiftclient's DEBUG log shows the first 16 characters of every token and key;
-# Velocity promises that no part of a secret is logged, so reveal none.
-swiftclient.client.logger_settings["reveal_sensitive_prefix"] = 0
 T = TypeVar("T")
 
 _METHODS = {"head": "HEAD", "get": "GET", "put": "PUT", "post": "POST", "delete": "DELETE",
@@ -137,6 +142,13 @@ class SwiftClient(SwiftOperations):
         full jitter, at most 20 s; ``Retry-After`` honoured up to 120 s)
     :param timeout: seconds to wait for a server's answer
     :param user_agent: ``User-Agent`` header value
+    :param direct: send object bodies, metadata requests and listings on
+        Velocity's own ``http.client`` connections (the default: a third of
+        the CPU per request, and a command that needs nothing else never
+        imports ``requests``); ``False`` sends every request through
+        swiftclient and ``requests``, as happens anyway when an HTTP proxy is
+        set in the environment for the storage URL (for code whose tests mock
+        ``requests``, for instance)
 
     Every method raises a :class:`~velocity.errors.VelocityError` subclass on
     failure.  The ``swiftclient``-style methods (``head_account``,
@@ -148,7 +160,8 @@ class SwiftClient(SwiftOperations):
     """
 
     def __init__(self, credentials: Credentials, *, retry: RetryPolicy | None = None,
-                 timeout: float = 60.0, user_agent: str | None = None) -> None:
+                 timeout: float = 60.0, user_agent: str | None = None,
+                 direct: bool = True) -> None:
         if not isinstance(credentials, Credentials):
             raise errors.ConfigurationError(
                 "SwiftClient needs velocity.auth.Credentials, got %s"
@@ -160,14 +173,14 @@ class SwiftClient(SwiftOperations):
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self.user_agent = user_agent
+        self.direct = bool(direct)
         self._local = threading.local()
         self._interrupt = threading.local()
         self._lock = threading.Lock()
         self._capabilities: dict[str, Any] | None = None
-        self._context: ssl.SSLContext | None = None
         self._proven: collections.deque[str] = collections.deque(maxlen=8)  # tokens that worked
         # weak: a thread that ends drops its connection with its thread-local
-        self._connections: weakref.WeakSet[swiftclient.Connection] = weakref.WeakSet()
+        self._connections: weakref.WeakSet[Connection] = weakref.WeakSet()
         _CLIENTS.add(self)
 
     def __repr__(self) -> str:
@@ -181,43 +194,47 @@ class SwiftClient(SwiftOperations):
 
     # -- connections --------------------------------------------------------
 
-    def connection(self) -> swiftclient.Connection:
+    def connection(self) -> Any:
         """This thread's :class:`swiftclient.client.Connection` (made on first
-        use; never shared between threads or across ``fork()``)."""
+        use; never shared between threads or across ``fork()``).  Requests
+        the direct transport sends do not use it: :meth:`call` is the way to
+        send any request."""
+        conn = self._thread()
+        if not conn.url:
+            self._sync(conn)
+        return conn.swift()
+
+    def _thread(self) -> Connection:
+        """This thread's :class:`~velocity._transport.Connection`."""
         local = self._local
         pid = os.getpid()
         conn = getattr(local, "conn", None)
         if conn is None or local.pid != pid:
-            conn = swiftclient.Connection(
-                session=_SessionView(self.credentials), os_options=self.credentials.os_options,
-                retries=0, starting_backoff=0, timeout=self.timeout, retry_on_ratelimit=False,
-                cacert=self.credentials.cacert, insecure=self.credentials.insecure,
-                cert=self.credentials.cert, cert_key=self.credentials.cert_key)
-            conn.http_connection = _tune_http(conn.http_connection, self.user_agent)
+            conn = Connection(self, _SessionView(self.credentials))
             local.conn, local.pid = conn, pid
             with self._lock:
                 self._connections.add(conn)
+        return conn
+
+    def _swift_connection(self, session: _SessionView) -> Any:
+        """A ``swiftclient.Connection`` set up as Velocity uses them: no
+        retries of its own (the retry loop is :meth:`call`'s), the
+        credentials' TLS settings, the session's token."""
+        from velocity._swiftclient import swiftclient
+
+        conn = swiftclient.Connection(
+            session=session, os_options=self.credentials.os_options,
+            retries=0, starting_backoff=0, timeout=self.timeout, retry_on_ratelimit=False,
+            cacert=self.credentials.cacert, insecure=self.credentials.insecure,
+            cert=self.credentials.cert, cert_key=self.credentials.cert_key)
+        conn.http_connection = _tune_http(conn.http_connection, self.user_agent)
         return conn
 
     def _ssl_context(self) -> ssl.SSLContext:
         """The TLS settings of the direct transport: the credentials' ``cacert``
         (else the CA bundle ``requests`` uses), ``insecure``, and the client
         certificate ``cert``/``cert_key``, as swiftclient applies them."""
-        if self._context is None:
-            creds = self.credentials
-            try:
-                context = ssl.create_default_context(cafile=creds.cacert or _ca_bundle())
-                if creds.insecure:
-                    context.check_hostname = False
-                    context.verify_mode = ssl.CERT_NONE
-                if creds.cert:
-                    context.load_cert_chain(creds.cert, creds.cert_key)
-            except (OSError, ssl.SSLError) as exc:
-                raise errors.ConfigurationError(
-                    "cannot use the TLS files (cacert=%r, cert=%r, cert_key=%r): %s"
-                    % (creds.cacert, creds.cert, creds.cert_key, exc)) from None
-            self._context = context
-        return self._context
+        return self.credentials.tls()
 
     def close(self) -> None:
         """Close the HTTP connections this client opened (it stays usable)."""
@@ -225,9 +242,6 @@ class SwiftClient(SwiftOperations):
             conns, self._connections = list(self._connections), weakref.WeakSet()
         for conn in conns:
             try:
-                direct = getattr(conn, "_velocity_direct", None)
-                if direct is not None:
-                    direct.close()
                 conn.close()
             except Exception:  # noqa: BLE001 - closing is best effort
                 log.debug("closing a connection failed", exc_info=True)
@@ -301,27 +315,26 @@ class SwiftClient(SwiftOperations):
         start = _tell(body)
         rewindable = body is None or isinstance(body, (bytes, bytearray, str)) or start is not None
         if not rewindable:  # log in (with retries) before the body starts to flow
-            self._auth_call(lambda: self._sync(self.connection()))
+            self._auth_call(lambda: self._sync(self._thread()))
         attempt = 0
         renewals = 0  # each for another token: a renewed token may expire too
         unproven = 0  # renewals of a token the server never took
         while True:
-            conn = self.connection()
+            conn = self._thread()
             try:
                 self._sync(conn)
                 direct = _DIRECT_OPERATIONS.get(operation)
                 if direct is not None:
                     result = direct(self, conn, *args, **kwargs)
                 else:
-                    result = getattr(conn, operation)(*args, **kwargs)
+                    result = getattr(conn.swift(), operation)(*args, **kwargs)
                 self._prove(conn.token)
                 return result
             except Exception as exc:  # noqa: BLE001 - mapped below
                 error = translate_error(exc, method, container, obj)
                 if operation == "get_auth" and error.path == "/":
                     error.path = None
-                status = getattr(exc, "http_status", None) if isinstance(
-                    exc, ClientException) else None
+                status = status_of(exc)
                 used = conn.session.token
                 # a token that worked before and is refused now has expired: renew it
                 # (up to `retries` times); one that never worked is renewed once
@@ -350,7 +363,7 @@ class SwiftClient(SwiftOperations):
                 # 422 on a PUT: the body arrived damaged (its ETag did not match)
                 transient = _is_transient(exc) or (
                     status == 422 and method == "PUT" and body is not None)
-                if transient and (not isinstance(exc, ClientException) or status == 408):
+                if transient and (not isinstance(exc, status_errors()) or status == 408):
                     conn.close()  # the socket's framing may be broken
                 if transient and not rewindable:
                     raise type(error)(
@@ -400,7 +413,7 @@ class SwiftClient(SwiftOperations):
         self._interrupt.event = event
         return previous
 
-    def _sync(self, conn: swiftclient.Connection) -> None:
+    def _sync(self, conn: Connection) -> None:
         """Give ``conn`` the credentials' current token (and storage URL): a
         token another thread renewed, or one keystoneauth renewed because it
         was about to expire, is used without a 401 first."""

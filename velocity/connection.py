@@ -304,8 +304,11 @@ class Connection:
         if self._cdn is None:
             creds = Credentials("cdn", _CDNAuth(self.credentials, self.cdn_url),
                                 timeout=self.timeout)
+            # a handful of metadata requests to a Rackspace-only service:
+            # swiftclient's well-trodden path, not the direct transport
             self._cdn = SwiftClient(creds, retry=self.client.retry,
-                                    timeout=float(self.timeout), user_agent=self.user_agent)
+                                    timeout=float(self.timeout), user_agent=self.user_agent,
+                                    direct=False)
         return self._cdn
 
     def close(self) -> None:

@@ -1,9 +1,12 @@
-"""Credentials: every way Velocity users log in, each as a keystoneauth1 plugin.
+"""Credentials: every way Velocity users log in.
 
-Every flavour ends up as a :class:`keystoneauth1.session.Session`, made once per
+Each flavour is one login object (a keystoneauth1 plugin for the Keystone
+and Rackspace identities, with its :class:`keystoneauth1.session.Session`;
+a plugin of :mod:`velocity.auth.v1`, needing neither keystoneauth1 nor
+``requests``, for v1 and pre-authenticated tokens), made once per
 :class:`Credentials` and shared by every connection built from it, so many
-threads cause one authentication, and a token that expires is renewed once for
-all of them.
+threads cause one authentication, and a token that expires is renewed once
+for all of them.
 
 =========================  ====================================================
 flavour                    constructor
@@ -23,11 +26,22 @@ environment                :meth:`Credentials.from_env` (``OS_*``, ``ST_*``)
 
 from __future__ import annotations
 
+from typing import Any
+
 from velocity.auth.credentials import Credentials
 from velocity.auth.options import build_credentials, env_defaults, guess_identity
-from velocity.auth.plugins import Payload, PayloadAuth, RackspaceAuth, StorageTokenAuth, V1Auth
+from velocity.auth.v1 import StorageTokenAuth, V1Auth
 from velocity.consts import CDN_SERVICE_TYPE, RACKSPACE_AUTH_URL, RACKSPACE_V1_AUTH_URL
 
 __all__ = ["Credentials", "StorageTokenAuth", "V1Auth", "RackspaceAuth", "PayloadAuth",
            "Payload", "build_credentials", "guess_identity", "env_defaults",
            "RACKSPACE_AUTH_URL", "RACKSPACE_V1_AUTH_URL", "CDN_SERVICE_TYPE"]
+
+
+def __getattr__(name: str) -> Any:
+    # the identity v2 plugins need keystoneauth1: loaded when first asked for
+    if name in ("Payload", "PayloadAuth", "RackspaceAuth"):
+        from velocity.auth import plugins
+
+        return getattr(plugins, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

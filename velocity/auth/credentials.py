@@ -5,29 +5,22 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import ssl
+import sys
 import threading
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from velocity._keystoneauth import access as ksa_access
-from velocity._keystoneauth import identity_base as ksa_identity
-from velocity._keystoneauth import plugin as ksa_plugin
-from velocity._keystoneauth import session as ksa_session
-from velocity.auth.catalog import catalog_url, no_endpoint_message
-from velocity.auth.plugins import (
-    Payload,
-    PayloadAuth,
-    RackspaceAuth,
-    StorageTokenAuth,
-    V1Auth,
-    _current_token,
-    _interface,
-    _PreAuth,
-)
+from velocity._wire import tls_context
+from velocity.auth.v1 import PreAuth, StorageTokenAuth, V1Auth
+from velocity.auth.v1 import interface as _interface
 from velocity.consts import CDN_SERVICE_TYPE, RACKSPACE_AUTH_URL
 from velocity.errors import AuthenticationError, ConfigurationError
+
+if TYPE_CHECKING:
+    from velocity.auth.plugins import Payload
 
 log = logging.getLogger("velocity")
 
@@ -80,7 +73,7 @@ class Credentials:
     transport sends it.
     """
 
-    def __init__(self, kind: str, plugin: ksa_plugin.BaseAuthPlugin, *,
+    def __init__(self, kind: str, plugin: Any, *,
                  auth_url: str | None = None, username: str | None = None,
                  region: str | None = None, interface: str = "public",
                  service_type: str = "object-store", timeout: float | None = None,
@@ -100,7 +93,8 @@ class Credentials:
         self.insecure = bool(insecure)
         self.cert = os.fspath(cert) if cert else None
         self.cert_key = os.fspath(cert_key) if cert_key else None
-        self._session: ksa_session.Session | None = None
+        self._session: Any = None  # a keystoneauth1 Session, made when first needed
+        self._tls: ssl.SSLContext | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
         _ALL.add(self)
@@ -109,7 +103,7 @@ class Credentials:
         fields = ["kind=%r" % self.kind]
         if self.auth_url:
             fields.append("auth_url=%r" % self.auth_url)
-        if isinstance(self.plugin, _PreAuth):
+        if isinstance(self.plugin, PreAuth):
             fields.append("storage_url=%r" % self.plugin.storage_url)
         if self.username:
             fields.append("username=%r" % self.username)
@@ -138,6 +132,8 @@ class Credentials:
         by default).  ``region`` is e.g. ``"DFW"`` (any case;
         default: the user's default region); ``internal=True`` picks the
         ServiceNet (internal) URLs."""
+        from velocity.auth.plugins import RackspaceAuth
+
         _require(username=username, api_key=api_key, auth_url=auth_url)
         if "://" in username:
             raise ConfigurationError("Credentials.rackspace(username, api_key, auth_url=...): "
@@ -155,6 +151,8 @@ class Credentials:
         ``{"auth": payload}``.  ``payload`` is a mapping, or a function with no
         arguments returning one (called at each authentication).  ``username``
         only labels the credentials in ``repr()`` and logs."""
+        from velocity.auth.plugins import PayloadAuth
+
         _require(auth_url=auth_url, payload=payload)
         plugin = PayloadAuth(auth_url, payload, tenant_id=tenant_id, tenant_name=tenant_name)
         return cls("payload", plugin, auth_url=auth_url, username=username, region=region,
@@ -165,7 +163,7 @@ class Credentials:
         """A storage URL and a token obtained elsewhere (``OS_STORAGE_URL`` +
         ``OS_AUTH_TOKEN``).  It cannot be renewed when it expires."""
         _require(storage_url=storage_url, token=token)
-        return cls("preauthenticated", _PreAuth(storage_url, token), **options)
+        return cls("preauthenticated", PreAuth(storage_url, token), **options)
 
     @classmethod
     def password(cls, auth_url: str, username: str | None, password: str, *,
@@ -189,7 +187,7 @@ class Credentials:
         from keystoneauth1.identity import v2, v3
 
         auth_url, major = _versioned_url(auth_url, version)
-        plugin: ksa_plugin.BaseAuthPlugin
+        plugin: Any
         if major == "2":
             plugin = v2.Password(auth_url=auth_url, username=username, password=password,
                                  user_id=user_id, tenant_name=project_name,
@@ -257,7 +255,7 @@ class Credentials:
         from keystoneauth1.identity import v2, v3
 
         auth_url, major = _versioned_url(auth_url, version)
-        plugin: ksa_plugin.BaseAuthPlugin
+        plugin: Any
         if major == "2":
             plugin = v2.Token(auth_url=auth_url, token=token, tenant_name=project_name,
                               tenant_id=project_id)
@@ -304,29 +302,57 @@ class Credentials:
         new.region = new.region or None
         new.interface = _interface(new.interface)
         new._session = None
+        new._tls = None
         new._lock = threading.Lock()
         _ALL.add(new)
         return new
 
     # -- the shared session ----------------------------------------------------
 
-    def session(self) -> ksa_session.Session:
+    def session(self) -> Any:
         """The keystoneauth1 session shared by every connection made from these
         credentials (a new one in a forked child: sockets are not shared across
-        processes, the token is kept)."""
+        processes, the token is kept).  v1 and pre-authenticated logins do
+        not need one (:mod:`velocity.auth.v1`); theirs, made on demand for
+        code that wants a keystoneauth1 session, uses the same token."""
         with self._lock:
             if self._session is None or self._pid != os.getpid():
+                from velocity._keystoneauth import session as ksa_session
+
+                auth = self.plugin
+                if _direct_login(auth):
+                    from velocity.auth.plugins import _Adapter
+
+                    auth = _Adapter(self)
                 self._session = ksa_session.Session(
-                    auth=self.plugin, timeout=self.timeout,
+                    auth=auth, timeout=self.timeout,
                     verify=False if self.insecure else (self.cacert or True),
                     cert=(self.cert, self.cert_key) if self.cert and self.cert_key
                     else self.cert)
                 self._pid = os.getpid()
             return self._session
 
+    def tls(self) -> ssl.SSLContext:
+        """The TLS context of every HTTPS request Velocity sends itself with
+        these settings (``cacert``, ``insecure``, ``cert``, ``cert_key``).
+
+        :raises ConfigurationError: a file cannot be used
+        """
+        if self._tls is None:
+            try:
+                self._tls = tls_context(self.cacert, self.insecure, self.cert, self.cert_key)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigurationError(
+                    "cannot use the TLS files (cacert=%r, cert=%r, cert_key=%r): %s"
+                    % (self.cacert, self.cert, self.cert_key, exc)) from None
+        return self._tls
+
     def get_token(self) -> str:
         """The current token (authenticates if needed).  Keep it secret."""
-        token = self.session().get_token()
+        if _direct_login(self.plugin):
+            token = self.plugin.get_token(self)
+        else:
+            token = self.session().get_token()
         if not token:
             raise AuthenticationError("the identity service returned no token")
         return token
@@ -344,15 +370,15 @@ class Credentials:
                 current = _current_token(self.plugin)
                 if current is not None and current != token:
                     return True  # already renewed by another thread
-                if current is None and not isinstance(self.plugin, _PreAuth):
+                if current is None and not isinstance(self.plugin, PreAuth):
                     return True  # already invalidated, renewal pending
             renewable = bool(self.plugin.invalidate())
         if renewable:
             log.info("token renewal: authenticating again as %r", self.username)
         return renewable
 
-    def _access(self) -> ksa_access.AccessInfo | None:
-        if isinstance(self.plugin, ksa_identity.BaseIdentityPlugin):
+    def _access(self) -> Any:
+        if _identity(self.plugin):
             return self.plugin.get_access(self.session())
         return None
 
@@ -392,13 +418,16 @@ class Credentials:
         region = region or self.region
         if self.endpoint_override and service_type == self.service_type:
             return self.endpoint_override
-        if not isinstance(self.plugin, ksa_identity.BaseIdentityPlugin):
-            url = self.plugin.get_endpoint(self.session(), service_type=service_type,
+        if not _identity(self.plugin):
+            via = self if _direct_login(self.plugin) else self.session()
+            url = self.plugin.get_endpoint(via, service_type=service_type,
                                            interface=interface, region_name=region)
             if not url:
                 raise AuthenticationError("no %s endpoint for %s credentials"
                                           % (service_type, self.kind))
             return url
+        from velocity.auth.catalog import catalog_url, no_endpoint_message
+
         url = catalog_url(self, service_type, interface, region)
         if url is None:
             raise AuthenticationError(no_endpoint_message(self, service_type, interface, region))
@@ -409,10 +438,12 @@ class Credentials:
         v1 answer's ``X-CDN-Management-Url``) for this region, or ``None``
         when the account has no CDN service."""
         if isinstance(self.plugin, StorageTokenAuth):
-            self.plugin.get_token(self.session())
+            self.plugin.get_token(self)
             return self.plugin.cdn_url
-        if not isinstance(self.plugin, ksa_identity.BaseIdentityPlugin):
+        if not _identity(self.plugin):
             return None
+        from velocity.auth.catalog import catalog_url
+
         # the CDN API has public URLs only
         return (catalog_url(self, CDN_SERVICE_TYPE, self.interface, self.region)
                 or catalog_url(self, CDN_SERVICE_TYPE, "public", self.region))
@@ -425,6 +456,27 @@ class Credentials:
 
 
 # -- helpers ---------------------------------------------------------------------
+
+
+def _direct_login(plugin: Any) -> bool:
+    """A login of :mod:`velocity.auth.v1` (no keystoneauth1 needed)."""
+    return isinstance(plugin, (StorageTokenAuth, PreAuth))
+
+
+def _identity(plugin: Any) -> bool:
+    """A keystoneauth1 identity plugin (with a catalog).  Checked only once
+    keystoneauth1 is loaded: no such plugin can exist before."""
+    module = sys.modules.get("keystoneauth1.identity.base")
+    return module is not None and isinstance(plugin, module.BaseIdentityPlugin)
+
+
+def _current_token(plugin: Any) -> str | None:
+    current = getattr(plugin, "current_token", None)
+    if current is not None:
+        return current()
+    if _identity(plugin):
+        return plugin.auth_ref.auth_token if plugin.auth_ref else None
+    return None
 
 
 def _require(**values: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from velocity.auth.credentials import Credentials
-from velocity.auth.plugins import _interface
+from velocity.auth.v1 import interface as _interface
 from velocity.consts import RACKSPACE_AUTH_URL
 from velocity.errors import ConfigurationError
 

@@ -10,8 +10,6 @@ import re
 import shlex
 import ssl
 import sys
-import urllib.error
-import urllib.request
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -222,6 +220,9 @@ def fetch_info(url: str) -> dict[str, Any]:
     """The ``/info`` of the cluster at ``url`` (any URL of its proxy), anonymously."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise UsageError("not a URL: %r (give e.g. https://swift.example.com)" % url)
+    import urllib.error
+    import urllib.request
+
     target = urljoin(url, "/info")
     context = None
     if target.startswith("https:"):
