@@ -199,10 +199,7 @@ class SwiftClient(SwiftOperations):
         use; never shared between threads or across ``fork()``).  Requests
         the direct transport sends do not use it: :meth:`call` is the way to
         send any request."""
-        conn = self._thread()
-        if not conn.url:
-            self._sync(conn)
-        return conn.swift()
+        return self._thread().swift()
 
     def _thread(self) -> Connection:
         """This thread's :class:`~velocity._transport.Connection`."""
