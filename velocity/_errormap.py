@@ -8,37 +8,21 @@ import http.client
 import logging
 import re
 import ssl
-import sys
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 from velocity import errors
-from velocity._wire import IdentityUnreachable, StatusError
+from velocity._wire import IdentityUnreachable, Loaded, StatusError
 
 log = logging.getLogger("velocity")
 
 
-class _Loaded:
-    """Exception classes of a library, looked up only once it is loaded: a
-    failure can only be one of them if the process imported the library, and
-    not importing it keeps the start-up of a command that never needs it
-    short.  An attribute is the class, or ``()`` (of which nothing is an
-    instance) while the module is not loaded."""
-
-    def __init__(self, module: str) -> None:
-        self._module = module
-
-    def __getattr__(self, name: str) -> Any:
-        module = sys.modules.get(self._module)
-        return getattr(module, name, ()) if module is not None else ()
-
-
-ksa_exc = _Loaded("keystoneauth1.exceptions")
-_requests = _Loaded("requests.exceptions")
-_urllib3 = _Loaded("urllib3.exceptions")
-_swiftclient = _Loaded("swiftclient.exceptions")
+ksa_exc = Loaded("keystoneauth1.exceptions")
+_requests = Loaded("requests.exceptions")
+_urllib3 = Loaded("urllib3.exceptions")
+_swiftclient = Loaded("swiftclient.exceptions")
 
 
 def status_errors() -> tuple[type[BaseException], ...]:

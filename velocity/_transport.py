@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from velocity._version import __version__
-from velocity._wire import HeaderDict, StatusError, ca_bundle, decode_headers, env_proxies
+from velocity._wire import HeaderDict, StatusError, decode_headers, env_proxies, tls_context
 
 if TYPE_CHECKING:
     from velocity.client import SwiftClient
@@ -32,8 +32,6 @@ log = logging.getLogger("velocity")
 
 # -- the direct transport for small objects -----------------------------------------
 
-
-_ca_bundle = ca_bundle
 
 
 class _GotContinue(Exception):
@@ -96,8 +94,7 @@ class _Direct:
             self.close()
         if self._conn is None:
             if self.scheme == "https":
-                context = self.context() if self.context is not None else \
-                    ssl.create_default_context(cafile=_ca_bundle())
+                context = self.context() if self.context is not None else tls_context()
                 self._conn = http.client.HTTPSConnection(self.host, self.port,
                                                          timeout=self.timeout, context=context,
                                                          blocksize=_SEND_BLOCK)
@@ -271,7 +268,7 @@ class Connection:
         self.url: str | None = None
         self.token: str | None = None
         self.direct: _Direct | None = None
-        self.proxied: bool | None = None  # whether a proxy applies to ``url``
+        self._decided: str | None = None  # the URL the choice of ``direct`` was made for
         self._swift: Any = None
 
     def swift(self) -> Any:
@@ -289,14 +286,13 @@ class Connection:
         url = self.url or ""
         if not self.client.direct:
             return None
-        if self.direct is not None and self.direct.url == url:
+        if self._decided == url:  # the environment is read once per URL, not per request
             return self.direct
         if self.direct is not None:
             self.direct.close()
-            self.direct = None
-        self.proxied = bool(env_proxies(url))
-        if not self.proxied:
-            self.direct = _Direct(url, self.client.timeout, self.client._ssl_context)
+        self.direct = None if env_proxies(url) else _Direct(url, self.client.timeout,
+                                                           self.client._ssl_context)
+        self._decided = url
         return self.direct
 
     def close(self) -> None:
@@ -412,13 +408,12 @@ def _listing(client: SwiftClient, conn: Connection, container: str, *,
     def page(marker: str | None, version_marker: str | None
              ) -> tuple[dict[str, str], list[dict[str, Any]]]:
         query = "format=json"
-        for name, value in (("marker", marker), ("prefix", prefix), ("delimiter", delimiter),
+        for name, value in (("marker", marker), ("limit", str(limit) if limit else None),
+                            ("prefix", prefix), ("delimiter", delimiter),
                             ("end_marker", end_marker), ("version_marker", version_marker),
                             ("path", path)):
             if value:
                 query += "&%s=%s" % (name, quote(value, safe="/"))
-            if name == "marker" and limit:
-                query += "&limit=%d" % limit
         if query_string:
             query += "&" + query_string.lstrip("?")
         status, result, body = direct.request("GET", container, "", sent, query_string=query,
@@ -492,53 +487,46 @@ def _get_capabilities(client: SwiftClient, conn: Connection, url: str | None = N
     return json.loads(body)
 
 
-def _simple(method: str, swift: Callable[..., Any]) -> Callable[..., Any]:
-    """A request with no answer body worth returning (``response_dict``
-    filled as swiftclient fills it)."""
-
-    def run(client: SwiftClient, conn: Connection, container: str, obj: str, *,
-            headers: dict[str, str] | None = None, query_string: str | None = None,
-            response_dict: dict[str, Any] | None = None) -> None:
-        direct = conn.transport()
-        if direct is None:
-            return swift(conn.swift(), container, obj, headers, query_string, response_dict)
-        try:
-            status, result, _ = direct.request(method, container, obj,
-                                               _request_headers(conn, client, headers),
-                                               query_string=query_string)
-        except StatusError as exc:
-            if response_dict is not None:
-                response_dict.update(status=exc.http_status, reason=exc.http_reason,
-                                     headers=exc.http_response_headers)
-            raise
+def _no_answer(client: SwiftClient, direct: _Direct, conn: Connection, method: str,
+               container: str, obj: str, headers: dict[str, str] | None,
+               query_string: str | None, response_dict: dict[str, Any] | None) -> None:
+    """A request whose answer has no body worth returning; ``response_dict``
+    filled as swiftclient fills it."""
+    try:
+        status, result, _ = direct.request(method, container, obj,
+                                           _request_headers(conn, client, headers),
+                                           query_string=query_string)
+    except StatusError as exc:
         if response_dict is not None:
-            response_dict.update(status=status, reason="", headers=result)
-        return None
-
-    return run
+            response_dict.update(status=exc.http_status, reason=exc.http_reason,
+                                 headers=exc.http_response_headers)
+        raise
+    if response_dict is not None:
+        response_dict.update(status=status, reason="", headers=result)
 
 
 def _put_container(client: SwiftClient, conn: Connection, container: str,
                    headers: dict[str, str] | None = None,
                    response_dict: dict[str, Any] | None = None,
                    query_string: str | None = None) -> None:
-    return _PUT_CONTAINER(client, conn, container, "", headers=headers,
-                          query_string=query_string, response_dict=response_dict)
-
-
-_PUT_CONTAINER = _simple("PUT", lambda swift, c, o, h, q, r: swift.put_container(
-    c, headers=h, response_dict=r, query_string=q))
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().put_container(container, headers=headers,
+                                          response_dict=response_dict,
+                                          query_string=query_string)
+    return _no_answer(client, direct, conn, "PUT", container, "", headers, query_string,
+                      response_dict)
 
 
 def _delete_object(client: SwiftClient, conn: Connection, container: str, obj: str,
                    query_string: str | None = None, response_dict: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> None:
-    return _DELETE_OBJECT(client, conn, container, obj, headers=headers,
-                          query_string=query_string, response_dict=response_dict)
-
-
-_DELETE_OBJECT = _simple("DELETE", lambda swift, c, o, h, q, r: swift.delete_object(
-    c, o, query_string=q, response_dict=r, headers=h))
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().delete_object(container, obj, query_string=query_string,
+                                          response_dict=response_dict, headers=headers)
+    return _no_answer(client, direct, conn, "DELETE", container, obj, headers, query_string,
+                      response_dict)
 
 
 _DIRECT_OPERATIONS: dict[str, Callable[..., Any]] = {

@@ -1,6 +1,7 @@
 """What Velocity's own HTTP code shares, standard library only: the error an
 answered status raises, proxy settings from the environment, TLS contexts,
-header decoding and a single request (the v1 login).
+header decoding, a single request (the v1 login), and classes of libraries
+looked up only once they are loaded.
 
 Nothing here imports ``requests``, swiftclient or keystoneauth1: a command
 that logs in with v1 or a pre-authenticated token and only sends requests
@@ -13,12 +14,28 @@ from __future__ import annotations
 import http.client
 import os
 import ssl
+import sys
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["StatusError", "IdentityUnreachable", "HeaderDict", "env_proxies", "tls_context",
-           "ca_bundle", "decode_headers", "request"]
+__all__ = ["Loaded", "StatusError", "IdentityUnreachable", "HeaderDict", "env_proxies",
+           "tls_context", "ca_bundle", "decode_headers", "request"]
+
+
+class Loaded:
+    """Classes of a library's module, looked up only once it is loaded: an
+    object (a failure, a login plugin) can only be an instance of one if the
+    process imported the library, and not importing it keeps the start-up of
+    a command that never needs it short.  An attribute is the class, or
+    ``()`` (of which nothing is an instance) while the module is not loaded."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        module = sys.modules.get(self._module)
+        return getattr(module, name, ()) if module is not None else ()
 
 
 class StatusError(Exception):

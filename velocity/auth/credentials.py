@@ -6,14 +6,13 @@ import copy
 import logging
 import os
 import ssl
-import sys
 import threading
 import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from velocity._wire import tls_context
+from velocity._wire import Loaded, tls_context
 from velocity.auth.v1 import PreAuth, StorageTokenAuth, V1Auth
 from velocity.auth.v1 import interface as _interface
 from velocity.consts import CDN_SERVICE_TYPE, RACKSPACE_AUTH_URL
@@ -463,11 +462,12 @@ def _direct_login(plugin: Any) -> bool:
     return isinstance(plugin, (StorageTokenAuth, PreAuth))
 
 
+_ksa_identity = Loaded("keystoneauth1.identity.base")
+
+
 def _identity(plugin: Any) -> bool:
-    """A keystoneauth1 identity plugin (with a catalog).  Checked only once
-    keystoneauth1 is loaded: no such plugin can exist before."""
-    module = sys.modules.get("keystoneauth1.identity.base")
-    return module is not None and isinstance(plugin, module.BaseIdentityPlugin)
+    """A keystoneauth1 identity plugin (with a catalog)."""
+    return isinstance(plugin, _ksa_identity.BaseIdentityPlugin)
 
 
 def _current_token(plugin: Any) -> str | None:

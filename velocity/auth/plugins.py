@@ -13,13 +13,11 @@ from velocity._keystoneauth import access as ksa_access
 from velocity._keystoneauth import plugin as ksa_plugin
 from velocity._keystoneauth import session as ksa_session
 from velocity._keystoneauth import v2 as ksa_v2
-from velocity.auth.v1 import PreAuth, StorageTokenAuth, V1Auth, interface
+from velocity.auth.v1 import StorageTokenAuth, V1Auth
 from velocity.consts import RACKSPACE_AUTH_URL
 from velocity.errors import ConfigurationError
 
 __all__ = ["PayloadAuth", "RackspaceAuth", "Payload", "StorageTokenAuth", "V1Auth"]
-_PreAuth = PreAuth  # the names these had here
-_interface = interface
 
 log = logging.getLogger("velocity")
 

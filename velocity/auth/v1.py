@@ -18,7 +18,7 @@ import threading
 from typing import Any
 
 from velocity._wire import env_proxies, request
-from velocity.errors import AuthenticationError, AuthenticationFailed
+from velocity.errors import AuthenticationError, AuthenticationFailed, ConfigurationError
 
 __all__ = ["StorageTokenAuth", "V1Auth", "PreAuth", "interface"]
 
@@ -31,8 +31,6 @@ _INTERFACES = {"public": "public", "publicurl": "public", "internal": "internal"
 def interface(value: str | None, internal: bool = False) -> str:
     """``"public"``, ``"internal"`` or ``"admin"`` from any of their
     spellings (``publicURL`` ...); ``internal=True`` wins."""
-    from velocity.errors import ConfigurationError
-
     if internal:
         return "internal"
     if not value:
