@@ -242,14 +242,28 @@ def test_rackspace_argument_order_mistake_is_explained():
         Credentials.rackspace(RACKSPACE_AUTH_URL, "alice", "key")
 
 
-def test_rackspace_client_talks_to_the_catalog_storage_url(mock):
-    mock.post(RAX_TOKENS, json=rackspace_access("tok-77"))
-    mock.head(storage("IAD"), status=204, headers={"X-Account-Container-Count": "2"})
-    # storage mocked too: through requests (identity is what this is about)
-    client = SwiftClient(Credentials.rackspace("alice", "key", region="IAD"), direct=False)
-    assert client.head_account()["x-account-container-count"] == "2"
-    assert header(mock.calls[1], "X-Auth-Token") == "tok-77"
-    assert client.storage_url == storage("IAD")
+def real_login(mock, swift_server) -> tuple[str, str]:
+    """A storage URL and token LocalSwift really accepts, for a mocked
+    identity service to hand out: the storage side is then the real server."""
+    import swiftclient
+
+    mock.add_passthru(swift_server.proxy_url)
+    return swiftclient.get_auth(swift_server.auth_url, swift_server.user, swift_server.key)
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_rackspace_client_talks_to_the_catalog_storage_url(mock, swift_server, direct):
+    url, token = real_login(mock, swift_server)
+    access = rackspace_access(token)
+    [store] = [s for s in access["access"]["serviceCatalog"] if s["type"] == "object-store"]
+    for endpoint in store["endpoints"]:
+        if endpoint["region"] == "IAD":
+            endpoint["publicURL"] = url
+    mock.post(RAX_TOKENS, json=access)
+    client = SwiftClient(Credentials.rackspace("alice", "key", region="IAD"), direct=direct)
+    # the real server took the token the identity service issued, at the IAD URL
+    assert "x-account-container-count" in client.head_account()
+    assert client.storage_url == url
 
 
 # -- generic identity v2 payload ---------------------------------------------------------
@@ -297,15 +311,19 @@ def test_keystone_v2_password_with_tenant(mock):
         "passwordCredentials": {"username": "alice", "password": "pw"}, "tenantName": "demo"}}
 
 
-def test_keystone_v3_password_token_from_x_subject_token(mock):
-    mock.post(KS3 + "/auth/tokens", status=201, json=v3_token_body(V3_CATALOG),
-              headers={"X-Subject-Token": "v3-token-abc"})
-    mock.head("https://swift.example.test/v1/AUTH_p1", status=204)
+@pytest.mark.parametrize("direct", [True, False])
+def test_keystone_v3_password_token_from_x_subject_token(mock, swift_server, direct):
+    url, token = real_login(mock, swift_server)
+    catalog = json.loads(json.dumps(V3_CATALOG).replace(
+        "https://swift.example.test/v1/AUTH_p1", url))
+    mock.post(KS3 + "/auth/tokens", status=201, json=v3_token_body(catalog),
+              headers={"X-Subject-Token": token})
     creds = Credentials.password(KS3, "alice", "pw", project_name="demo",
                                  user_domain_name="Users", region="RegionOne")
-    client = SwiftClient(creds, direct=False)  # storage mocked too: through requests
-    client.head_account()
-    assert header(mock.calls[1], "X-Auth-Token") == "v3-token-abc"
+    client = SwiftClient(creds, direct=direct)
+    # the real server took the X-Subject-Token as the token, at the catalog's URL
+    assert "x-account-container-count" in client.head_account()
+    assert client.storage_url == url
     ident = sent_json(mock.calls[0])["auth"]
     assert ident["identity"]["password"]["user"] == {
         "name": "alice", "password": "pw", "domain": {"name": "Users"}}
