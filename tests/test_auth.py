@@ -94,11 +94,6 @@ def sent_json(call) -> dict:
     return json.loads(call.request.body)
 
 
-def header(call, name: str) -> str:
-    value = call.request.headers[name]
-    return value.decode() if isinstance(value, bytes) else value
-
-
 # -- v1 / tempauth against the real server ------------------------------------------
 
 
