@@ -93,6 +93,30 @@ def tree_digest(root: str) -> str:
     return total.hexdigest()
 
 
+def tree_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by the processes ``pids`` and all
+    their descendants (the server's workers), read from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    used: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                text = handle.read()
+        except OSError:
+            continue  # gone meanwhile
+        fields = text[text.rindex(")") + 2:].split()  # after "pid (name) "
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        used[int(entry)] = int(fields[11]) + int(fields[12])  # utime + stime, in ticks
+    total, todo = 0, list(pids)
+    while todo:
+        pid = todo.pop()
+        total += used.get(pid, 0)
+        todo += children.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def make_dataset(folder: str, count: int, size: int) -> dict[str, str]:
     """``count`` random files ``f00000``... of ``size`` bytes; returns name -> MD5."""
     os.makedirs(folder)

@@ -19,7 +19,11 @@ Every tool moves 10 objects at once: ``velocity --object-threads 10`` (and
 segment size).  Large files use the same segment size for
 all three (``--segment-size`` / ``-S --use-slo`` / ``--swift-chunk-size``).
 rclone is configured only through ``RCLONE_CONFIG_PEERS_*`` variables and
-``--config ""`` (no config file is read or written).  The Python tools keep
+``--config ""`` (no config file is read or written).  ``velocity`` and ``swift``
+run from a fresh virtualenv made in the work folder (see ``fresh_env``: this
+checkout and the current environment's packages on its path, none of the
+current environment's start-up hooks), as users who ``pip install`` them have
+them; ``--dev-env`` runs them from the current environment instead.  The Python tools keep
 their bytecode cached (``PYTHONPYCACHEPREFIX`` in the work folder, filled by
 an untimed warm-up) as an installed package does, even for an editable
 checkout under ``PYTHONDONTWRITEBYTECODE=1``.
@@ -42,12 +46,14 @@ rotated per repetition, each after an ``os.sync()`` (so no run pays for the
 write-back of another's files). On the rows of 16 MiB objects and more,
 ``velocity --ignore-checksum`` runs too, as a reference: what Velocity's MD5
 verification costs (the swift CLI does not verify large objects' content,
-rclone verifies no download of a segmented object). "speed" is best peer wall
-/ Velocity wall, "CPU" is lowest peer CPU / Velocity CPU: above 1.0 Velocity
-is faster / leaner. The second table counts the requests each tool sent
-(client lines of the proxy log, fastest run). The machine may be shared and
-the server runs on the same cores: the numbers are noisy; compare within one
-run.
+rclone verifies no download of a segmented object).  On the list and stat
+rows a bare Python script sends the same requests with ``http.client``
+(``python-floor``): what any Python tool pays, before doing anything of its own.
+"speed" is best peer wall / Velocity wall, "CPU" is lowest peer CPU /
+Velocity CPU: above 1.0 Velocity is faster / leaner. The second table
+counts the requests each tool sent (client lines of the proxy log, fastest
+run). The machine may be shared and the server runs on the same cores: the
+numbers are noisy; compare within one run.
 """
 
 from __future__ import annotations
@@ -67,14 +73,18 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 
-from _peers_util import Spawner, make_dataset, tree_digest
+from _peers_util import Spawner, make_dataset, tree_cpu, tree_digest
 
 KiB, MiB = 1024, 1024 * 1024
 THREADS = "10"
+CORES = len(os.sched_getaffinity(0))
 TOOLS = ("velocity", "swift", "rclone")
 #: Velocity without MD5 verification (``--ignore-checksum``), run beside the others on
 #: the rows of 16 MiB and more: not a peer, the measure of what verifying costs
 REFERENCE = "velocity-unverified"
+#: the same requests as ``list`` / ``stat`` from a bare Python script (http.client, no
+#: Velocity), run beside the others: not a peer, the floor of any Python tool
+FLOOR = "python-floor"
 REMOTE = "peers"  # the rclone remote, from RCLONE_CONFIG_PEERS_* variables
 DATASETS = {  # name: (full count, full size, quick count, quick size)
     "4k": (1000, 4 * KiB, 200, 4 * KiB),
@@ -198,6 +208,8 @@ def command(tool: str, bins: dict, op: str, container: str, folder: str, out: st
                                 out, container],
                 "list": base + ["list", container],
                 "stat": base + ["stat", container, first]}[op], None
+    if tool == FLOOR:
+        return [bins["python"], "-c", FLOOR_SCRIPT, op, container, first], None
     if tool == "swift":
         base = [bins["swift"]]
         seg = ["--use-slo", "-S", str(segment)] if segment else []
@@ -215,6 +227,72 @@ def command(tool: str, bins: dict, op: str, container: str, folder: str, out: st
     return {"up": base + ["copy", folder, remote], "down": base + ["copy", remote, out],
             "list": base + ["lsf", remote],
             "stat": base + ["lsjson", "--stat", remote + "/" + first]}[op], None
+
+
+FLOOR_SCRIPT = """\
+import http.client, json, os, sys
+from urllib.parse import quote, urlsplit
+op, container, name = sys.argv[1:]
+auth = urlsplit(os.environ["ST_AUTH"])
+conn = http.client.HTTPConnection(auth.hostname, auth.port)
+conn.request("GET", auth.path, headers={"X-Auth-User": os.environ["ST_USER"],
+                                        "X-Auth-Key": os.environ["ST_KEY"]})
+answer = conn.getresponse()
+answer.read()
+token, url = answer.getheader("X-Auth-Token"), urlsplit(answer.getheader("X-Storage-Url"))
+path = url.path + "/" + quote(container)
+if op == "stat":
+    conn.request("HEAD", path + "/" + quote(name), headers={"X-Auth-Token": token})
+    answer = conn.getresponse()
+    answer.read()
+    for key, value in answer.getheaders():
+        print("%s: %s" % (key, value))
+else:
+    marker = ""
+    while True:
+        conn.request("GET", path + "?format=json&marker=" + quote(marker),
+                     headers={"X-Auth-Token": token})
+        page = json.loads(conn.getresponse().read())
+        if not page:
+            break
+        print("\\n".join(item["name"] for item in page))
+        marker = page[-1]["name"]
+"""
+
+
+def fresh_env(work: str, dev: dict) -> dict:
+    """The Python tools as ``pip install`` leaves them in a virtualenv of their own.
+
+    The current environment holds the test and server extras, whose start-up
+    hooks (``.pth`` files: an editable install's import finder, a namespace
+    package's loader) every Python in it runs before its first line, costing
+    more than a whole ``velocity stat``.  A new virtualenv sees this checkout
+    and the current environment's packages through one plain path entry each,
+    as a regular install's ``site-packages`` would, runs none of those hooks,
+    and gets console scripts for ``velocity`` and ``swift`` written as pip
+    writes them."""
+    import sysconfig
+    import venv
+
+    root = os.path.join(work, "venv")
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(root)
+    python = os.path.join(root, "bin", "python")
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()"
+                           "['purelib'])"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(site, "peers-benchmark.pth"), "w") as handle:
+        handle.write("%s\n%s\n" % (repo, sysconfig.get_paths()["purelib"]))
+    bins = dict(dev, python=python)
+    for name, module in (("velocity", "velocity.cli"), ("swift", "swiftclient.shell")):
+        bins[name] = os.path.join(root, "bin", name)
+        with open(bins[name], "w") as handle:
+            handle.write("#!%s\n# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom %s "
+                         "import main\nif __name__ == '__main__':\n    sys.argv[0] = re.sub("
+                         "r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(main())"
+                         "\n" % (python, module))
+        os.chmod(bins[name], 0o700)
+    return bins
 
 
 def child_env(swift, work: str) -> dict:
@@ -239,6 +317,7 @@ def find_bins() -> dict:
         bins[name] = local if os.access(local, os.X_OK) else shutil.which(name)
         if not bins[name]:
             raise SystemExit("peers.py: %r not found (rclone: apt-get install rclone)" % name)
+    bins["python"] = sys.executable
     return bins
 
 
@@ -292,6 +371,9 @@ def run_all(args, spawner: Spawner) -> int:
     if unknown:
         raise SystemExit("unknown rows %s; choose from %s" % (unknown, ",".join(ROWS)))
     bins, began = find_bins(), time.monotonic()
+    work = tempfile.mkdtemp(prefix="velocity-peers-")
+    if not args.dev_env:
+        bins = fresh_env(work, bins)
     info = describe(bins)
     print("machine: %d cores, %s, kernel %s, load %.2f %.2f %.2f" % (
         info["nproc"], info["cpu"], info["kernel"], *info["loadavg"]))
@@ -299,7 +381,8 @@ def run_all(args, spawner: Spawner) -> int:
         info["velocity"], info["swift"], info["rclone"], info["swift server"], info["python"]))
     print("best of %d, segment size %s%s; RSS floor of a child (/bin/true) %.1f MiB" % (
         reps, human(segment), ", quick" if quick else "", spawner.floor))
-    work = tempfile.mkdtemp(prefix="velocity-peers-")
+    print("velocity and swift run %s" % ("in this environment (--dev-env)" if args.dev_env
+                                         else "from a fresh virtualenv (see fresh_env)"))
     runs: list[dict] = []
     try:
         data = {}
@@ -367,14 +450,17 @@ def run_row(row, ds, reps, segment, bins, env, api, swift, work, timeout,
     label = row_label(row, ds, segment)
     seg = segment if op in ("up", "down") and ds["size"] > segment else None
     runs, mark = [], log_mark(swift)
-    tools = TOOLS + ((REFERENCE,) if op in ("up", "down") and ds["size"] >= 16 * MiB else ())
+    tools = TOOLS + ((REFERENCE,) if op in ("up", "down") and ds["size"] >= 16 * MiB else ()) \
+        + ((FLOOR,) if op in ("list", "stat") else ())
     for rep in range(reps):
         for tool in tools[rep % len(tools):] + tools[:rep % len(tools)]:
             os.sync()  # the previous run's writes go to disk now, not during this run
             container = ds["source"] if op != "up" else "up-%s-%s-%d" % (row, tool, rep)
             out = os.path.join(work, "out")
             argv, cwd = command(tool, bins, op, container, ds["folder"], out, "f00000", seg)
+            server = tree_cpu(swift.pids)
             done = spawner.run(argv, env, cwd, timeout)
+            done["server_cpu"] = tree_cpu(swift.pids) - server  # before the checks below
             # the lines between two runs are the parent's checks: left out by their agent
             end = log_mark(swift)
             requests, mark = requests_since(swift, mark, end), end
@@ -395,13 +481,29 @@ def run_row(row, ds, reps, segment, bins, env, api, swift, work, timeout,
             shutil.rmtree(out, ignore_errors=True)
             record = {"row": row, "label": label, "tool": tool, "rep": rep, "argv": argv,
                       "ok": problem is None, "problem": problem, "requests": dict(requests),
-                      **{k: done[k] for k in ("wall", "cpu", "user", "sys", "rss_mib")}}
+                      **{k: done[k] for k in ("wall", "cpu", "user", "sys", "rss_mib",
+                                              "server_cpu")}}
             runs.append(record)
-            print("  %-28s %-8s rep %d  %7.2f s wall %6.2f s cpu %5.0f MiB  %4d req%s" % (
+            print("  %-28s %-8s rep %d  %7.3f s wall %6.3f s cpu %5.0f MiB  %4d req%s" % (
                 label, tool, rep, done["wall"], done["cpu"], done["rss_mib"],
                 sum(requests.values()), "" if problem is None else "  FAILED: " + problem),
                 flush=True)
     return runs
+
+
+def seconds(value: float) -> str:
+    """Two decimals, three below a second (the list and stat rows)."""
+    return "%.3f" % value if value < 1 else "%.2f" % value
+
+
+def cell_text(cell: dict) -> str:
+    return "%s / %s / %.0f" % (seconds(cell["wall"]), seconds(cell["cpu"]), cell["rss_mib"])
+
+
+def machine_text(run: dict) -> str:
+    busy = (run["cpu"] + run["server_cpu"]) / max(run["wall"], 1e-3) / CORES
+    return "%s / %s / %s / %.0f%%" % (seconds(run["wall"]), seconds(run["cpu"]),
+                                      seconds(run["server_cpu"]), 100 * busy)
 
 
 def best(runs: list[dict], row: str, tool: str) -> dict | None:
@@ -421,7 +523,7 @@ def print_tables(rows: list[str], runs: list[dict], data: dict) -> dict:
     for row in rows:
         cells = {tool: best(runs, row, tool) for tool in TOOLS}
         summary[row] = cells
-        text = ["%.2f / %.2f / %.0f" % (c["wall"], c["cpu"], c["rss_mib"]) if c else "FAILED"
+        text = [cell_text(c) if c else "FAILED"
                 for c in cells.values()]
         peers = [(c, t) for t, c in cells.items() if t != "velocity" and c]
         mine = cells["velocity"]
@@ -433,19 +535,40 @@ def print_tables(rows: list[str], runs: list[dict], data: dict) -> dict:
             cpu = "%.2fx (%s)" % (cpu_peer[0]["cpu"] / max(mine["cpu"], 1e-3), cpu_peer[1])
         label = next(r["label"] for r in runs if r["row"] == row)
         print("| %s | %s | %s | %s | %s | %s |" % (label, *text, speed, cpu))
-    reference = [(row, best(runs, row, REFERENCE)) for row in rows]
-    if any(cell for _, cell in reference):
-        print("\nwhat verifying costs: velocity --ignore-checksum (MD5s not checked, lengths "
-              "only; not a peer)\n")
-        print("| workload | wall s / CPU s / RSS MiB | velocity (verified) CPU s |")
+    for tool, title in ((REFERENCE, "what verifying costs: velocity --ignore-checksum (MD5s "
+                                    "not checked, lengths only; not a peer)"),
+                        (FLOOR, "the floor of a Python tool: the same requests from a bare "
+                                "script (http.client; not a peer)")):
+        reference = [(row, best(runs, row, tool)) for row in rows]
+        if not any(cell for _, cell in reference):
+            continue
+        print("\n%s\n" % title)
+        print("| workload | wall s / CPU s / RSS MiB | velocity wall / CPU s |")
         print("|---|---|---|")
         for row, cell in reference:
             if cell:
                 label = next(r["label"] for r in runs if r["row"] == row)
                 mine = summary[row]["velocity"]
-                print("| %s | %.2f / %.2f / %.0f | %s |" % (
-                    label, cell["wall"], cell["cpu"], cell["rss_mib"],
-                    "%.2f" % mine["cpu"] if mine else "-"))
+                print("| %s | %s | %s |" % (
+                    label, cell_text(cell), "%s / %s" % (seconds(mine["wall"]), seconds(
+                        mine["cpu"])) if mine else "-"))
+    print("\nthe whole machine during the fastest run: wall s / client CPU s / server CPU s "
+          "(all Swift processes) / cores busy (client + server CPU over wall x %d cores)\n"
+          % CORES)
+    print("| workload | velocity | fastest peer |")
+    print("|---|---|---|")
+    for row in rows:
+        fastest = {}
+        for tool in TOOLS:
+            ok = [r for r in runs if r["row"] == row and r["tool"] == tool and r["ok"]]
+            if ok:
+                fastest[tool] = min(ok, key=lambda r: r["wall"])
+        if "velocity" not in fastest or len(fastest) < 2:
+            continue
+        peer = min((r for t, r in fastest.items() if t != "velocity"), key=lambda r: r["wall"])
+        label = next(r["label"] for r in runs if r["row"] == row)
+        print("| %s | %s | %s (%s) |" % (label, machine_text(fastest["velocity"]),
+                                         machine_text(peer), peer["tool"]))
     print("\nrequests sent (proxy log, fastest run; per object in brackets)\n")
     print("| workload | velocity | swift | rclone |")
     print("|---|---|---|---|")
@@ -473,6 +596,10 @@ def main() -> int:
     parser.add_argument("--reps", type=int, help="runs per cell (default 3, quick 1)")
     parser.add_argument("--json", metavar="PATH", help="write the raw numbers here")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per run")
+    parser.add_argument("--dev-env", action="store_true",
+                        help="run velocity and swift as installed in this environment, "
+                             "start-up hooks of its extras included (default: a fresh "
+                             "virtualenv)")
     return run(parser.parse_args())
 
 

@@ -404,6 +404,51 @@ def test_os_variables_and_flags_alone_also_log_in(env, container_name, raw_conn)
     assert [c["name"] for c in lines(flags)] == [container_name]
 
 
+def _examples() -> list[list[str]]:
+    """The example line of every command's help, as argv."""
+    import shlex
+
+    from velocity.cli._parser import COMMANDS
+
+    whole = cli.build_parser()
+    (commands,) = [a for a in whole._actions if a.dest == "command"]
+    assert sorted(commands.choices) == sorted(COMMANDS)
+    found = []
+    for name, parser in commands.choices.items():
+        if name == "events":
+            parser = parser._subparsers._group_actions[0].choices["consume"]
+        example = parser.epilog.split("example:\n  ", 1)[1].splitlines()[0]
+        if "$(" in example:  # eval "$(velocity auth --show-token)"
+            example = example.split("$(", 1)[1].split(")", 1)[0]
+        found.append(shlex.split(example.split("|")[0])[1:])
+    return found
+
+
+@pytest.mark.parametrize("argv", [
+    *_examples(),
+    ["--user", "stat", "list", "box"],  # a command's name as an option's value
+    ["-q", "upload", "box", "list", "stat", "--segment-size", "1M"],
+])
+def test_the_parser_of_the_named_commands_parses_as_the_whole_one(argv):
+    """A command builds only its own options; what it parses must not change."""
+    assert vars(cli.build_parser(argv).parse_args(argv)) == vars(
+        cli.build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["--user", "stat", "lsit"], "invalid choice: 'lsit' (choose from 'upload', 'download'"),
+    (["stat", "--bogus"], "unrecognized arguments: --bogus"),
+    (["-h", "stat"], "upload files and folders into a container"),  # the whole command list
+    (["--he", "list"], "show account, container or object details"),
+    ([], "the following arguments are required: COMMAND"),
+])
+def test_usage_errors_and_help_come_from_the_whole_parser(argv, expected, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    out, err = capsys.readouterr()
+    assert expected in out + err
+
+
 def test_a_key_flag_keeps_the_rest_of_an_rc_file():
     rc = {"OS_AUTH_URL": "https://keystone.example.com/v3", "OS_USERNAME": "dana",
           "OS_PROJECT_ID": "p-1234", "OS_USER_DOMAIN_ID": "d-42",

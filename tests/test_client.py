@@ -5,10 +5,12 @@ proxy in front of it, on the direct transport and through swiftclient;
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import logging
 import os
+import pickle
 import socket
 import threading
 import uuid
@@ -381,6 +383,24 @@ def test_retry_policy_is_validated():
         SwiftClient(Credentials.v1(AUTH, "a", "b"), retry=3)  # type: ignore[arg-type]
     with pytest.raises(errors.ConfigurationError, match="Credentials"):
         SwiftClient("http://x")  # type: ignore[arg-type]
+
+
+def test_a_retry_policy_is_a_value():
+    policy = RetryPolicy(retries=3, backoff=0.1)
+    assert policy == RetryPolicy(3, 0.1) and hash(policy) == hash(RetryPolicy(3, 0.1))
+    assert policy != RetryPolicy(retries=4, backoff=0.1) and policy != (3, 0.1)
+    assert repr(policy) == ("RetryPolicy(retries=3, backoff=0.1, max_backoff=20.0, "
+                            "jitter=True, max_retry_after=120.0)")
+    with pytest.raises(AttributeError, match="replace"):
+        policy.retries = 9  # type: ignore[misc]
+    quicker = policy.replace(retries=1, jitter=False)
+    assert (quicker.retries, quicker.backoff, quicker.jitter, policy.retries) == (1, 0.1, False, 3)
+    with pytest.raises(errors.ConfigurationError, match="retries"):
+        policy.replace(retries=-2)
+    with pytest.raises(errors.ConfigurationError, match="no tries"):
+        policy.replace(tries=2)
+    assert pickle.loads(pickle.dumps(policy)) == policy  # noqa: S301 - our own bytes
+    assert copy.deepcopy(policy) == policy
 
 
 # -- thread safety and fork, for real -----------------------------------------------------------

@@ -12,6 +12,9 @@ import pytest
 
 #: what a v1 or pre-authenticated login with the direct transport never needs
 LIBRARIES = ("requests", "urllib3", "keystoneauth1", "swiftclient")
+#: standard modules that a stat or a list never needs (logging is loaded on the first
+#: message worth showing, typing only by type checkers, dataclasses and shutil not at all)
+UNUSED_STDLIB = ("logging", "typing", "dataclasses", "inspect", "shutil")
 #: loaded only by the Keystone server, osprofiler or other OpenStack code
 HEAVY = ("osprofiler", "oslo_config", "oslo_utils", "webob", "netaddr", "keystoneclient")
 
@@ -55,6 +58,8 @@ def test_v1_commands_never_import_requests_keystoneauth1_or_swiftclient(
              "--key", swift_server.key, "--quiet", *argv],)).splitlines()[-1])
     roots = {name.split(".")[0] for name in loaded}
     assert roots.isdisjoint(LIBRARIES), sorted(roots & set(LIBRARIES))
+    if command[0] in ("stat", "list"):
+        assert roots.isdisjoint(UNUSED_STDLIB), sorted(roots & set(UNUSED_STDLIB))
     if command[0] == "download":
         assert (tmp_path / "out" / "o").read_bytes() == b"hello"
 
@@ -85,3 +90,33 @@ def test_netaddr_addresses_are_still_written_into_json_bodies():
         "import netaddr\n"
         "print(session._JSONEncoder().encode({'ip': netaddr.IPAddress('10.0.0.1')}))\n")
     assert json.loads(out) == {"ip": "10.0.0.1"}
+
+
+def test_velocity_logs_without_loading_logging_until_a_message_can_be_shown():
+    done = subprocess.run([sys.executable, "-c", (
+        "import sys\n"
+        "from velocity._log import log, muted\n"
+        "log.debug('not %s', 'shown'); log.info('nor this')\n"
+        "assert 'logging' not in sys.modules\n"
+        "with muted():\n"
+        "    log.warning('quiet while muted')\n"
+        "assert 'logging' not in sys.modules\n"
+        "log.warning('shown %s', 1)\n"
+        "assert 'logging' in sys.modules\n"
+        "with muted():\n"
+        "    log.warning('still quiet'); log.error('errors get through')\n")],
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["shown 1", "errors get through"]
+
+
+def test_a_configured_logger_sees_velocity_s_records_with_the_caller_s_place(caplog):
+    from velocity._log import log
+
+    caplog.set_level("DEBUG", logger="velocity")
+    log.debug("hello %s", "there")
+    (record,) = caplog.records
+    assert (record.name, record.levelname, record.getMessage()) == ("velocity", "DEBUG",
+                                                                     "hello there")
+    assert (record.pathname, record.funcName) == (
+        __file__, "test_a_configured_logger_sees_velocity_s_records_with_the_caller_s_place")

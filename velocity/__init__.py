@@ -15,11 +15,14 @@ Public names are imported on first use, so ``import velocity`` stays cheap.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from velocity import errors
 from velocity._version import __version__
 from velocity.errors import VelocityError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 # public name -> module that defines it
 _LAZY = {

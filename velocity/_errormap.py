@@ -5,19 +5,18 @@
 from __future__ import annotations
 
 import http.client
-import logging
 import re
 import ssl
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import quote
 
 from velocity import errors
 from velocity._wire import IdentityUnreachable, Loaded, StatusError
 
-log = logging.getLogger("velocity")
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 ksa_exc = Loaded("keystoneauth1.exceptions")
 _requests = Loaded("requests.exceptions")

@@ -10,7 +10,6 @@ temporary files are :class:`velocity.transfer.localfs.AtomicFile`'s.
 from __future__ import annotations
 
 import errno
-import logging
 import mimetypes
 import os
 import shutil
@@ -20,13 +19,13 @@ from typing import IO, Any
 
 from velocity import errors
 from velocity._headers import int_or_none, is_large_object, lower_keys
+from velocity._log import log
 from velocity.hashing import md5_hex, md5_of_stream, new_md5, unquote_etag
 
 __all__ = ["CHUNK_SIZE", "Callback", "UploadBody", "ChunkedBody", "guess_type", "discard",
            "check_upload", "receive", "range_headers", "check_destination", "save_atomically",
            "use_transfer", "upload_with_transfer", "download_with_transfer"]
 
-log = logging.getLogger("velocity")
 
 #: bytes read from a file or a response body at a time
 CHUNK_SIZE = 65536

@@ -4,19 +4,20 @@ each one call of its retry loop."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from velocity import errors
 from velocity._errormap import _path
+from velocity._log import log
 from velocity.hashing import is_md5, md5_hex
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from velocity.client import RetryPolicy
 
 
-log = logging.getLogger("velocity")
 
 
 class SwiftOperations:

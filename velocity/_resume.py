@@ -4,18 +4,19 @@
 from __future__ import annotations
 
 import http.client
-import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from velocity import errors
 from velocity._errormap import _path, connection_errors, translate_error
+from velocity._log import log
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from velocity.client import SwiftClient
 
 
-log = logging.getLogger("velocity")
 
 
 #: a body that keeps breaking after some progress is resumed at most this many

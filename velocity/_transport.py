@@ -10,24 +10,25 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import logging
 import os
 import re
 import select
 import socket
 import ssl
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from velocity._log import log
 from velocity._version import __version__
 from velocity._wire import HeaderDict, StatusError, decode_headers, env_proxies, tls_context
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from velocity.client import SwiftClient
 
 
-log = logging.getLogger("velocity")
 
 
 # -- the direct transport for small objects -----------------------------------------

@@ -16,8 +16,11 @@ import os
 import ssl
 import sys
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import unquote, urlsplit
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Loaded", "StatusError", "IdentityUnreachable", "HeaderDict", "env_proxies",
            "tls_context", "ca_bundle", "decode_headers", "request"]

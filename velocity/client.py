@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import collections
-import logging
 import os
 import random
 import ssl
@@ -27,8 +26,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from velocity import errors
 from velocity._errormap import (
@@ -39,22 +36,26 @@ from velocity._errormap import (
     status_of,
     translate_error,
 )
+from velocity._log import log
 from velocity._operations import SwiftOperations
 from velocity._resume import _ResumingBody
 from velocity._transport import _DIRECT_OPERATIONS, Connection, _tune_http
 from velocity.auth import Credentials
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 __all__ = ["SwiftClient", "RetryPolicy", "translate_error"]
 
-log = logging.getLogger("velocity")
 
-T = TypeVar("T")
 
 _METHODS = {"head": "HEAD", "get": "GET", "put": "PUT", "post": "POST", "delete": "DELETE",
             "copy": "COPY"}
 
 
-@dataclass(frozen=True)
 class RetryPolicy:
     """When and how long to retry a failed request.
 
@@ -62,6 +63,9 @@ class RetryPolicy:
     or the identity service.  A 401 from storage is not counted here: it
     renews the token and repeats the request (at most ``retries`` times in
     one call, each time for a token that was refused).
+
+    A policy is immutable, compares and hashes by its values, and
+    :meth:`replace` gives a copy with some values changed.
 
     :param retries: attempts after the first one (0 disables retrying)
     :param backoff: first delay in seconds; doubles each attempt
@@ -72,19 +76,57 @@ class RetryPolicy:
         longer one is shortened to this)
     """
 
-    retries: int = 5
-    backoff: float = 0.5
-    max_backoff: float = 20.0
-    jitter: bool = True
-    max_retry_after: float = 120.0
+    # a plain class, not a dataclass: importing dataclasses (and inspect behind
+    # it) would be a tenth of a `velocity stat`
+    __slots__ = ("retries", "backoff", "max_backoff", "jitter", "max_retry_after")
+    retries: int
+    backoff: float
+    max_backoff: float
+    jitter: bool
+    max_retry_after: float
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.retries, int) or self.retries < 0:
+    def __init__(self, retries: int = 5, backoff: float = 0.5, max_backoff: float = 20.0,
+                 jitter: bool = True, max_retry_after: float = 120.0) -> None:
+        if not isinstance(retries, int) or retries < 0:
             raise errors.ConfigurationError("retries must be an int >= 0, got %r"
-                                            % (self.retries,))
-        if self.backoff < 0 or self.max_backoff < 0 or self.max_retry_after < 0:
+                                            % (retries,))
+        if backoff < 0 or max_backoff < 0 or max_retry_after < 0:
             raise errors.ConfigurationError(
                 "backoff, max_backoff and max_retry_after must be >= 0")
+        for name, value in zip(self.__slots__, (retries, backoff, max_backoff, jitter,
+                                                max_retry_after)):
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a RetryPolicy cannot be changed; use .replace(%s=...)" % name)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("a RetryPolicy cannot be changed")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return "RetryPolicy(%s)" % ", ".join(
+            "%s=%r" % item for item in zip(self.__slots__, self._values()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.__class__, self._values())
+
+    def replace(self, **changes: Any) -> RetryPolicy:
+        """A copy with ``changes`` (for example ``policy.replace(retries=2)``)."""
+        unknown = set(changes) - set(self.__slots__)
+        if unknown:
+            raise errors.ConfigurationError("RetryPolicy has no %s" % ", ".join(sorted(unknown)))
+        return self.__class__(**{**dict(zip(self.__slots__, self._values())), **changes})
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt + 1`` (``attempt``

@@ -10,7 +10,6 @@ retries.  Every request goes through one thread-safe
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 import queue
 import re
@@ -33,6 +32,7 @@ from velocity._headers import (
     temp_url_key,
 )
 from velocity._keystoneauth import plugin as ksa_plugin
+from velocity._log import log
 from velocity.auth import RACKSPACE_AUTH_URL, Credentials, StorageTokenAuth, build_credentials
 from velocity.client import RetryPolicy, SwiftClient
 from velocity.container import Container, ContainerResults
@@ -40,7 +40,6 @@ from velocity.names import as_container_name, decode_name, name_of
 
 __all__ = ["Connection", "ConnectionPool", "get_connection", "parse_url", "unicode_quote"]
 
-log = logging.getLogger("velocity")
 
 # host name or IPv4 address, or a bracketed IPv6 literal (RFC 3986, with an
 # optional RFC 6874 zone "%25eth0"); then an optional port

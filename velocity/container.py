@@ -7,7 +7,6 @@ publishing works on any Swift (a public read ACL) as well as on Rackspace's CDN.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -49,7 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Container", "ContainerResults", "check_container_name", "PUBLIC_READ_ACL",
            "PUBLIC_LISTINGS_ACL"]
 
-log = logging.getLogger("velocity")
 
 
 class Container:

@@ -12,7 +12,10 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable
-from typing import IO, Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = ["new_md5", "md5_hex", "md5_of_stream", "md5_of_file", "md5_of_fd", "hash_fd",
            "manifest_etag", "unquote_etag", "is_md5", "new_digest", "BLOCK"]

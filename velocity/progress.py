@@ -20,7 +20,9 @@ This module imports nothing of velocity.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ProgressSubscriber", "TqdmProgress"]
 

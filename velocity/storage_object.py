@@ -20,7 +20,6 @@ is in :mod:`velocity._object_io`; header and metadata rules are in
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
@@ -39,6 +38,7 @@ from velocity._headers import (
 from velocity._headers import (
     check_meta_item as check_meta_item,  # importable from here, as before
 )
+from velocity._log import log
 from velocity._object_io import (
     CHUNK_SIZE,
     Callback,
@@ -70,7 +70,6 @@ if TYPE_CHECKING:  # pragma: no cover - imports for type hints only
 
 __all__ = ["StorageObject", "ObjectResults", "check_object_name", "check_metadata"]
 
-log = logging.getLogger("velocity")
 
 
 class StorageObject:

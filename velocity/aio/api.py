@@ -14,13 +14,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from velocity import errors as _errors
+from velocity._log import log
 from velocity.aio.bridge import DEFAULT_MAX_WORKERS, WorkerPool
 from velocity.aio.model import AsyncConnection
 from velocity.auth import RACKSPACE_AUTH_URL, Credentials, build_credentials, env_defaults
@@ -36,7 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
 __all__ = ["Velocity", "ErrorEntry", "make_credentials", "ACTIONS", "Identity",
            "PayloadFactory"]
 
-log = logging.getLogger("velocity")
 T = TypeVar("T")
 
 #: the actions :meth:`Velocity.process` knows (given in any case)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-import logging
 import os
 import threading
 import weakref
@@ -30,6 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from velocity import errors
+from velocity._log import log
 from velocity.progress import ProgressSubscriber, TqdmProgress
 
 if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
@@ -38,7 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
 
 __all__ = ["DEFAULT_MAX_WORKERS", "WorkerPool", "Transfer", "LoopForwarder", "on_loop"]
 
-log = logging.getLogger("velocity")
 T = TypeVar("T")
 
 #: threads in a pool unless ``max_workers`` says otherwise; a transfer holds

@@ -26,12 +26,14 @@ environment                :meth:`Credentials.from_env` (``OS_*``, ``ST_*``)
 
 from __future__ import annotations
 
-from typing import Any
-
 from velocity.auth.credentials import Credentials
 from velocity.auth.options import build_credentials, env_defaults, guess_identity
 from velocity.auth.v1 import StorageTokenAuth, V1Auth
 from velocity.consts import CDN_SERVICE_TYPE, RACKSPACE_AUTH_URL, RACKSPACE_V1_AUTH_URL
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Credentials", "StorageTokenAuth", "V1Auth", "RackspaceAuth", "PayloadAuth",
            "Payload", "build_credentials", "guess_identity", "env_defaults",

@@ -3,15 +3,14 @@ what the catalog offers when the one asked for is not there."""
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
+from velocity._log import log
 from velocity.auth.plugins import PayloadAuth
 
 if TYPE_CHECKING:
     from velocity.auth.credentials import Credentials
 
-log = logging.getLogger("velocity")
 
 
 def catalog_url(creds: Credentials, service_type: str, interface: str, region: str | None

@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import copy
-import logging
 import os
 import ssl
 import threading
 import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from velocity._log import log
 from velocity._wire import Loaded, tls_context
 from velocity.auth.v1 import PreAuth, StorageTokenAuth, V1Auth
 from velocity.auth.v1 import interface as _interface
 from velocity.consts import CDN_SERVICE_TYPE, RACKSPACE_AUTH_URL
 from velocity.errors import AuthenticationError, ConfigurationError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from velocity.auth.plugins import Payload
 
-log = logging.getLogger("velocity")
 
 _REPLACEABLE = frozenset({"region", "interface", "endpoint_override", "timeout",
                           "service_type", "cacert", "insecure", "cert", "cert_key"})

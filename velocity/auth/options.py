@@ -3,18 +3,19 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
+from velocity._log import log
 from velocity.auth.credentials import Credentials
 from velocity.auth.v1 import interface as _interface
 from velocity.consts import RACKSPACE_AUTH_URL
 from velocity.errors import ConfigurationError
 
-log = logging.getLogger("velocity")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _Env:

@@ -5,7 +5,6 @@ which a keystoneauth1 session uses the logins of :mod:`velocity.auth.v1`."""
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Union
 
@@ -13,13 +12,13 @@ from velocity._keystoneauth import access as ksa_access
 from velocity._keystoneauth import plugin as ksa_plugin
 from velocity._keystoneauth import session as ksa_session
 from velocity._keystoneauth import v2 as ksa_v2
+from velocity._log import log
 from velocity.auth.v1 import StorageTokenAuth, V1Auth
 from velocity.consts import RACKSPACE_AUTH_URL
 from velocity.errors import ConfigurationError
 
 __all__ = ["PayloadAuth", "RackspaceAuth", "Payload", "StorageTokenAuth", "V1Auth"]
 
-log = logging.getLogger("velocity")
 
 #: an identity v2 ``auth`` payload, or a function (no arguments) returning one
 Payload = Union[Mapping[str, Any], Callable[[], Mapping[str, Any]]]

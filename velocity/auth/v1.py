@@ -13,16 +13,18 @@ keystoneauth1 session made with :meth:`Credentials.session()
 
 from __future__ import annotations
 
-import logging
 import threading
-from typing import Any
 
+from velocity._log import log
 from velocity._wire import env_proxies, request
 from velocity.errors import AuthenticationError, AuthenticationFailed, ConfigurationError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["StorageTokenAuth", "V1Auth", "PreAuth", "interface"]
 
-log = logging.getLogger("velocity")
 
 _INTERFACES = {"public": "public", "publicurl": "public", "internal": "internal",
                "internalurl": "internal", "admin": "admin", "adminurl": "admin"}

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from collections.abc import Sequence
 from velocity import errors
 from velocity.cli._login import IDENTITIES, UsageError, credentials, prepare
 from velocity.cli._output import CLOSED_STATUS, GuardedStream, OutputClosed, silence
-from velocity.cli._parser import build_parser, size_type
+from velocity.cli._parser import Incomplete, build_parser, size_type
 
 __all__ = ["main", "build_parser", "credentials", "size_type", "UsageError", "IDENTITIES"]
 
@@ -58,6 +57,8 @@ def _run(args: argparse.Namespace, secrets: list[str]) -> int:
         secrets[:] = sorted({s for s in secrets if len(s) >= 3}, key=len, reverse=True)
     args.secrets, args.credentials = secrets, None
     if args.debug:
+        import logging
+
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                             format="%(asctime)s %(name)s %(levelname)s %(message)s")
         logging.getLogger("velocity").setLevel(logging.DEBUG)
@@ -90,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout, sys.stderr = GuardedStream(stdout, secrets), GuardedStream(stderr, secrets)
     try:
         try:
-            args = build_parser().parse_args(argv)
+            argv = sys.argv[1:] if argv is None else list(argv)
+            try:
+                args = build_parser(argv).parse_args(argv)
+            except Incomplete:  # the whole parser says what is wrong
+                args = build_parser().parse_args(argv)
             # what start-up made stays for the whole command: the garbage
             # collector need not look through it again and again
             gc.freeze()

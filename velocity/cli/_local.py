@@ -9,9 +9,12 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
 
 from velocity.cli._output import emit
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 #: the one address LocalSwift listens on
 LOOPBACK = "127.0.0.1"

@@ -5,17 +5,21 @@ identity service cannot be reached at all."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import getpass
-import logging
 import os
 import socket
 import sys
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
 from velocity import errors
+from velocity._log import muted
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 IDENTITIES = ("v1", "rackspace", "password", "application_credential")
 
@@ -143,11 +147,7 @@ def _login(swift: Any, policy: Any, creds: Any, debug: bool) -> None:
     does not exist) ends here with one line, anything transient is tried
     again with the normal retries.  The client's own "giving up" warnings
     stay quiet: the one error line says it all (``--debug`` shows them)."""
-    log = logging.getLogger("velocity")
-    level = log.level
-    if not debug:
-        log.setLevel(logging.ERROR)
-    try:
+    with contextlib.nullcontext() if debug else muted():
         try:
             swift.get_auth()
         except errors.VelocityError as error:
@@ -161,8 +161,6 @@ def _login(swift: Any, policy: Any, creds: Any, debug: bool) -> None:
                 raise
             swift.retry = policy
             swift.get_auth()
-    finally:
-        log.setLevel(level)
 
 
 def unreachable(error: BaseException) -> str | None:

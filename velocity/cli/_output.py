@@ -7,13 +7,15 @@ import argparse
 import io
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, TextIO
 
 from velocity.progress import ProgressSubscriber
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 #: exit status after the reader of our output went away (128 + SIGPIPE, as a shell reports)
 CLOSED_STATUS = 141
@@ -183,6 +185,8 @@ class Bar(ProgressSubscriber):
         if self.stream is None or (not force and now - self.drawn < self.interval):
             return
         self.drawn = now
+        import shutil  # here: the commands that draw no bar never need it
+
         columns = shutil.get_terminal_size((80, 24)).columns
         text = self.line(columns)[:max(columns - 1, 20)]
         self.stream.write("\r" + text + " " * max(self.width - len(text), 0))

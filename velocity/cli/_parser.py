@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
-from typing import Any
+import sys
+from collections.abc import Sequence
 
 from velocity.cli import _local, _storage, _sync, _tempurl, _transfers
 from velocity.cli._login import IDENTITIES
 from velocity.tempurl import DIGESTS as tempurl_digests
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 
@@ -99,29 +105,97 @@ def _metadata_options(parser: argparse.ArgumentParser, what: str) -> None:
                         help="send this header too (repeatable)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+#: every command's name (a test checks it against the whole parser)
+COMMANDS = ("upload", "download", "sync", "check", "cleanup", "delete", "head", "list", "stat",
+            "post", "copy", "tempurl", "capabilities", "auth", "serve", "demo", "events")
+
+
+class Incomplete(Exception):
+    """A parser built for only the commands its arguments name met arguments
+    it cannot parse: the whole parser must say what is wrong."""
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, as wide as the terminal, measured without
+    :mod:`shutil` (argparse imports it, with bz2, lzma and zlib behind it,
+    for a formatter that every ``add_argument`` makes)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:  # what shutil.get_terminal_size() gives, less argparse's 2
+            try:
+                width = int(os.environ.get("COLUMNS", 0))
+            except ValueError:
+                width = 0
+            if width <= 0:
+                try:
+                    width = os.get_terminal_size(sys.__stdout__.fileno()  # type: ignore[union-attr]
+                                                 ).columns
+                except (AttributeError, ValueError, OSError):
+                    width = 0
+            width = (width or 80) - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+class _Parser(argparse.ArgumentParser):
+    partial = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        if self.partial:
+            raise Incomplete(message)
+        super().error(message)
+
+
+class _Skipped:
+    """Stands for a command the arguments do not name: not built at all."""
+
+    def __init__(self, prog: str) -> None:
+        self.prog = prog
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of the ``velocity`` command line.
+
+    With ``argv``, a parser of only the commands named in it (with all their
+    options), when it names one and asks for no help: a command's start-up
+    does not pay for building twenty (each ``parents=[common]`` copies some
+    twenty options).  It parses ``argv`` exactly as the whole parser does, or
+    raises :class:`Incomplete` (the command is one it lacks, or the arguments
+    are wrong), and then the whole parser must parse them."""
+    wanted: set[str] | None = None
+    if argv is not None and not any(a == "-h" or a.startswith("--h") for a in argv):
+        wanted = set(argv).intersection(COMMANDS) or None
+    parser = _Parser(
         prog="velocity",
         description="Move data to and from OpenStack Swift / Rackspace Cloud Files.",
         epilog="examples:\n  export ST_AUTH=http://127.0.0.1:8080/auth/v1.0 ST_USER=test:tester"
                "\n  velocity --key-prompt upload photos ./holiday\n  velocity list photos "
                "--long\n\nexit status: 0 all done, 1 some items failed, 2 usage or "
                "authentication error",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=_Help)
+    parser.partial = wanted is not None
     _options(parser, top=True)
-    common, local = argparse.ArgumentParser(add_help=False), argparse.ArgumentParser(
-        add_help=False)
+    common, local = _Parser(add_help=False), _Parser(add_help=False)
     _options(common, top=False)
     _options(local, top=False, auth=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     def command(name: str, func: Any, help: str, example: str, parent: Any = common,
-                login: bool = True, details: str = "") -> argparse.ArgumentParser:
+                login: bool = True, details: str = "") -> Any:
+        if wanted is not None and name not in wanted:
+            return _Skipped("velocity " + name)
         description = help[0].upper() + help[1:] + "." + ("\n\n" + details if details else "")
         cmd = sub.add_parser(name, help=help, description=description,
                              epilog="example:\n  " + example, parents=[parent],
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+                             formatter_class=_Help)
         cmd.set_defaults(func=func, storage=parent is common, login=login)
         return cmd
 
@@ -265,15 +339,17 @@ def build_parser() -> argparse.ArgumentParser:
             "upload, list, download and verify a sample folder on a local Swift",
             "velocity demo", parent=local)
 
+    if wanted is not None and "events" not in wanted:
+        return parser
     events = sub.add_parser(
         "events", help="act on CloudEvents",
         description="Act on CloudEvents.", parents=[local],
         epilog="example:\n  velocity events consume event.json -o data/",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=_Help)
     events_sub = events.add_subparsers(dest="events_command", metavar="ACTION")
     events_sub.required = True
     cmd = events_sub.add_parser(
-        "consume", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        "consume", parents=[common], formatter_class=_Help,
         help="download and verify the files a CloudEvent lists",
         description="Download and verify the files a CloudEvent (Pacifica 0.1 or "
                     "CloudEvents 1.0 JSON) lists.",

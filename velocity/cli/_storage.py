@@ -10,13 +10,16 @@ import re
 import shlex
 import ssl
 import sys
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from velocity import errors
 from velocity.cli import _login as login
 from velocity.cli._login import UsageError
 from velocity.cli._output import emit, out
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 

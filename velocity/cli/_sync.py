@@ -12,11 +12,14 @@ import argparse
 import os
 import sys
 import time
-from typing import Any
 
 from velocity.cli import _login as login
 from velocity.cli._login import UsageError
 from velocity.cli._output import emit, out, report, subscribers, transfer_record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 SIDES = ("SRC and DST: one a local folder, the other CONTAINER[/PREFIX].  'swift:NAME' is "
          "always a container; a path that exists or starts with '.' or '/' is local "

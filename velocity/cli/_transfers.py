@@ -9,13 +9,16 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import unquote
 
 from velocity import errors
 from velocity.cli import _login as login
 from velocity.cli._login import UsageError
 from velocity.cli._output import emit, out, report, show_progress, subscribers
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def upload(args: argparse.Namespace) -> int:

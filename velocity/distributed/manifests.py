@@ -11,10 +11,10 @@ a rerun of an interrupted job finds the segments already sent.
 from __future__ import annotations
 
 import json
-import logging
 from urllib.parse import quote
 
 from velocity import errors
+from velocity._log import log
 from velocity.client import SwiftClient
 from velocity.distributed.shards import LargeFile, SegmentDone
 from velocity.hashing import manifest_etag, unquote_etag
@@ -25,7 +25,6 @@ from velocity.transfer.delete import delete_paths
 
 __all__ = ["commit", "discard"]
 
-log = logging.getLogger("velocity")
 
 
 def commit(client: SwiftClient, container: str, large: LargeFile, done: list[SegmentDone],

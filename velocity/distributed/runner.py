@@ -15,12 +15,12 @@ loses nothing the client still needs.
 from __future__ import annotations
 
 import itertools
-import logging
 import queue
 from collections.abc import Iterable
 from typing import Any
 
 from velocity import errors
+from velocity._log import log
 from velocity.distributed import manifests
 from velocity.distributed.compare import prune_local
 from velocity.distributed.shards import (
@@ -39,7 +39,6 @@ from velocity.transfer.config import TransferResult
 
 __all__ = ["run", "Results", "RETRIES"]
 
-log = logging.getLogger("velocity")
 
 #: how many more times Dask runs a shard that raised
 RETRIES = 3

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 import os
 import threading
 import time
@@ -28,6 +27,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from velocity import errors
+from velocity._log import log
 from velocity.auth import Credentials
 from velocity.client import SwiftClient
 from velocity.distributed.compare import differs, excluded, same
@@ -53,7 +53,6 @@ from velocity.transfer.segments import put_file_segment
 
 __all__ = ["WorkerState", "state_for", "process_logins", "run_task", "Relay"]
 
-log = logging.getLogger("velocity")
 T = TypeVar("T")
 
 #: seconds between two progress events of one task

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from velocity import errors
+from velocity._log import log
 from velocity.client import SwiftClient
 from velocity.hashing import md5_of_file, unquote_etag
 from velocity.transfer.config import MAX_OBJECT_SIZE, TransferConfig, TransferResult
@@ -23,7 +23,6 @@ __all__ = ["Entry", "Existing", "Listing", "capabilities", "bulk_size", "segment
            "use_slo", "listing", "prepare_container", "inspect", "manifest_info", "same_bytes",
            "head_into"]
 
-log = logging.getLogger("velocity")
 
 #: one entry of a container listing (Swift's JSON: name, bytes, hash, ...)
 Entry = dict[str, Any]

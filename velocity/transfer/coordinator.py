@@ -27,7 +27,6 @@ the call runs.  It owns
 from __future__ import annotations
 
 import functools
-import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,6 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, Protocol, TypeVar, Union
 
 from velocity import errors
+from velocity._log import log
 from velocity.client import SwiftClient, translate_error
 from velocity.progress import ProgressSubscriber
 from velocity.transfer.config import TransferConfig, TransferResult
@@ -43,7 +43,6 @@ from velocity.transfer.delete import delete_paths
 __all__ = ["Coordinator", "Parts", "Cleanup", "Task", "Item", "drive", "job_tasks",
            "interrupted"]
 
-log = logging.getLogger("velocity")
 
 T = TypeVar("T")
 D = TypeVar("D", bound="_Discardable")

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from velocity import errors
+from velocity._log import log
 from velocity.hashing import md5_hex, md5_of_fd, new_md5, unquote_etag
 from velocity.transfer import cluster
 from velocity.transfer.config import TransferResult
@@ -33,7 +33,6 @@ from velocity.transfer.plan import DownloadJob, iter_download_plan
 
 __all__ = ["Downloads", "write_body"]
 
-log = logging.getLogger("velocity")
 
 #: one part of an object: offset, length, MD5 to check (``None``: checked with the whole)
 Piece = tuple[int, int, "str | None"]

@@ -9,7 +9,6 @@ Every face uses these: the transfer engine, the asyncio ``Velocity.process``,
 from __future__ import annotations
 
 import fnmatch
-import logging
 import os
 import stat
 import tempfile
@@ -19,11 +18,11 @@ from dataclasses import dataclass
 from typing import Union
 
 from velocity import errors
+from velocity._log import log
 
 __all__ = ["LocalFile", "LocalTree", "walk", "iter_sorted", "ignored", "safe_local_path",
            "relative_parts", "AtomicFile", "file_mode", "PART_SUFFIX"]
 
-log = logging.getLogger("velocity")
 
 PathLike = Union[str, "os.PathLike[str]"]
 #: the suffix of the hidden files downloads are written to before the rename

@@ -29,7 +29,6 @@ import errno
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import tempfile
 import threading
@@ -38,13 +37,13 @@ from collections.abc import Callable
 from typing import Any
 
 from velocity import errors
+from velocity._log import log
 from velocity.hashing import hash_fd
 from velocity.transfer.config import MiB
 from velocity.transfer.localfs import PART_SUFFIX, finish, pwrite_all
 
 __all__ = ["PartialFile", "Partials", "partial_path", "JOURNAL_SUFFIX", "is_partial_name"]
 
-log = logging.getLogger("velocity")
 
 #: the journal of a partial file is its name followed by this
 JOURNAL_SUFFIX = ".json"

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +44,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from velocity import errors
+from velocity._log import log
 from velocity.hashing import BLOCK, manifest_etag, md5_of_file, new_md5, unquote_etag
 from velocity.transfer import cluster
 from velocity.transfer.bodies import FileSlice, Spool, Stream, check_etag
@@ -54,7 +54,6 @@ from velocity.transfer.coordinator import Cleanup, Coordinator, Parts
 __all__ = ["Segment", "segment_base", "segment_name", "segment_digests", "upload_file",
            "upload_stream", "put_file_segment", "CONTENT_MD5"]
 
-log = logging.getLogger("velocity")
 
 #: the metadata header holding the MD5 of a large object's whole content
 #: (openstacksdk's name for it, so either tool recognises the other's uploads)

@@ -4,10 +4,10 @@ remove its old segments), then one verified PUT, or segments
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from velocity import errors
+from velocity._log import log
 from velocity.hashing import md5_hex, md5_of_file, new_md5, unquote_etag
 from velocity.transfer import cluster, segments
 from velocity.transfer.bodies import FileSlice, Spool, Stream, check_etag
@@ -19,7 +19,6 @@ from velocity.transfer.plan import UploadJob, common_prefix
 
 __all__ = ["FileUploads", "upload_stream"]
 
-log = logging.getLogger("velocity")
 
 
 class FileUploads:
