@@ -491,6 +491,20 @@ def run_row(row, ds, reps, segment, bins, env, api, swift, work, timeout,
     return runs
 
 
+def md5_seconds_per_byte() -> float:
+    """CPU seconds hashlib's MD5 takes per byte on this machine (best of 3 x 64 MiB)."""
+    import hashlib
+
+    block = os.urandom(MiB)
+    runs = []
+    for _ in range(3):
+        began, digest = time.process_time(), hashlib.md5()
+        for _ in range(64):
+            digest.update(block)
+        runs.append(time.process_time() - began)
+    return min(runs) / (64 * MiB)
+
+
 def seconds(value: float) -> str:
     """Two decimals, three below a second (the list and stat rows)."""
     return "%.3f" % value if value < 1 else "%.2f" % value
@@ -535,23 +549,30 @@ def print_tables(rows: list[str], runs: list[dict], data: dict) -> dict:
             cpu = "%.2fx (%s)" % (cpu_peer[0]["cpu"] / max(mine["cpu"], 1e-3), cpu_peer[1])
         label = next(r["label"] for r in runs if r["row"] == row)
         print("| %s | %s | %s | %s | %s | %s |" % (label, *text, speed, cpu))
+    md5_cost = md5_seconds_per_byte()
     for tool, title in ((REFERENCE, "what verifying costs: velocity --ignore-checksum (MD5s "
-                                    "not checked, lengths only; not a peer)"),
+                                    "not checked, lengths only; not a peer); the last column "
+                                    "is what hashlib's MD5 of the row's bytes alone costs "
+                                    "here"),
                         (FLOOR, "the floor of a Python tool: the same requests from a bare "
                                 "script (http.client; not a peer)")):
         reference = [(row, best(runs, row, tool)) for row in rows]
         if not any(cell for _, cell in reference):
             continue
         print("\n%s\n" % title)
-        print("| workload | wall s / CPU s / RSS MiB | velocity wall / CPU s |")
-        print("|---|---|---|")
+        print("| workload | wall s / CPU s / RSS MiB | velocity wall / CPU s |%s" % (
+            " MD5 CPU s |" if tool == REFERENCE else ""))
+        print("|---|---|---|%s" % ("---|" if tool == REFERENCE else ""))
         for row, cell in reference:
             if cell:
                 label = next(r["label"] for r in runs if r["row"] == row)
                 mine = summary[row]["velocity"]
-                print("| %s | %s | %s |" % (
+                ds = data[ROWS[row][0]]
+                print("| %s | %s | %s |%s" % (
                     label, cell_text(cell), "%s / %s" % (seconds(mine["wall"]), seconds(
-                        mine["cpu"])) if mine else "-"))
+                        mine["cpu"])) if mine else "-",
+                    " %.2f |" % (md5_cost * ds["count"] * ds["size"]) if tool == REFERENCE
+                    else ""))
     print("\nthe whole machine during the fastest run: wall s / client CPU s / server CPU s "
           "(all Swift processes) / cores busy (client + server CPU over wall x %d cores)\n"
           % CORES)

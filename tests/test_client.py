@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import json
 import logging
 import os
 import pickle
@@ -372,6 +373,46 @@ def test_preauthenticated_token_refused_is_not_renewed(swift_server, faults, sle
     with pytest.raises(errors.AuthenticationFailed, match="cannot renew"):
         client.head_account()
     assert sent(faults, "HEAD") == [401]
+
+
+def test_metadata_copy_and_delete_requests_on_both_transports(via, faults, raw_conn,
+                                                              container_name):
+    """POST (account, container, object), COPY, bulk delete and DELETE of a
+    container answer as swiftclient's do, whichever transport sends them."""
+    client = via(retry=RetryPolicy(retries=2, backoff=0.01))
+    client.put_container(container_name)
+    client.put_object(container_name, "a b.txt", b"hello")
+    answer: dict = {}
+    client.post_container(container_name, {"X-Container-Meta-Colour": "blau \u00fc"},
+                          response_dict=answer)
+    assert answer["status"] == 204
+    assert raw_conn.head_container(container_name)["x-container-meta-colour"] == "blau \u00fc"
+    client.post_object(container_name, "a b.txt", {"X-Object-Meta-Owner": "ann"})
+    assert raw_conn.head_object(container_name, "a b.txt")["x-object-meta-owner"] == "ann"
+    client.copy_object(container_name, "a b.txt", "/%s/c%%d.txt" % container_name,
+                       headers={"X-Object-Meta-Extra": "1"})
+    copied = raw_conn.head_object(container_name, "c%d.txt")
+    assert (copied["x-object-meta-owner"], copied["x-object-meta-extra"]) == ("ann", "1")
+    client.copy_object(container_name, "c%d.txt", headers={"X-Object-Meta-Only": "this"},
+                       fresh_metadata=True)  # onto itself, its metadata replaced
+    fresh = raw_conn.head_object(container_name, "c%d.txt")
+    assert "x-object-meta-owner" not in fresh and fresh["x-object-meta-only"] == "this"
+    assert raw_conn.get_object(container_name, "c%d.txt")[1] == b"hello"
+    headers, body = client.post_account(
+        {"Content-Type": "text/plain", "Accept": "application/json"},
+        query_string="bulk-delete", data=("/%s/a%%20b.txt\n/%s/c%%25d.txt" % (
+            container_name, container_name)).encode())
+    assert json.loads(body)["Number Deleted"] == 2 and "content-type" in headers
+    assert raw_conn.get_container(container_name)[1] == []
+    with pytest.raises(errors.NoSuchObject):
+        client.copy_object(container_name, "gone", "/%s/x" % container_name)
+    client.delete_container(container_name)
+    with pytest.raises(swiftclient.ClientException):
+        raw_conn.head_container(container_name)
+    with pytest.raises(errors.NoSuchContainer):
+        client.delete_container(container_name)
+    methods = {m for m, _, _, _ in faults.stats.log}
+    assert {"POST", "COPY", "DELETE"} <= methods  # through the proxy, both ways
 
 
 def test_retry_policy_is_validated():

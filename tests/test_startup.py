@@ -40,13 +40,17 @@ def test_the_client_and_the_cli_load_no_openstack_service_modules():
 
 @pytest.mark.parametrize("command", [["stat"], ["list"], ["stat", "c"], ["list", "c"],
                                      ["stat", "c", "o"], ["upload", "c", "{file}"],
-                                     ["download", "c", "-o", "{out}"]])
+                                     ["download", "c", "-o", "{out}"],
+                                     ["post", "c", "-m", "colour:blue"],
+                                     ["post", "c", "o", "-m", "owner:ann"],
+                                     ["copy", "c", "o", "-d", "/c/o2"], ["delete", "c", "o"],
+                                     ["delete", "c"]])
 def test_v1_commands_never_import_requests_keystoneauth1_or_swiftclient(
         swift_server, raw_conn, container_name, tmp_path, command):
     raw_conn.put_container(container_name)
     raw_conn.put_object(container_name, "o", b"hello")
     (tmp_path / "f.txt").write_bytes(b"up")
-    argv = [container_name if part == "c" else part.format(
+    argv = [part.replace("c", container_name) if part in ("c", "/c/o2") else part.format(
         file=tmp_path / "f.txt", out=tmp_path / "out") for part in command]
     loaded = json.loads(_run(
         "import json, sys\n"

@@ -488,15 +488,16 @@ def _get_capabilities(client: SwiftClient, conn: Connection, url: str | None = N
     return json.loads(body)
 
 
-def _no_answer(client: SwiftClient, direct: _Direct, conn: Connection, method: str,
-               container: str, obj: str, headers: dict[str, str] | None,
-               query_string: str | None, response_dict: dict[str, Any] | None) -> None:
-    """A request whose answer has no body worth returning; ``response_dict``
+def _answer(client: SwiftClient, direct: _Direct, conn: Connection, method: str,
+            container: str, obj: str, headers: dict[str, str] | None,
+            query_string: str | None, response_dict: dict[str, Any] | None,
+            body: bytes | None = None) -> tuple[dict[str, str], bytes]:
+    """One request, its answer read whole: ``(headers, body)``; ``response_dict``
     filled as swiftclient fills it."""
     try:
-        status, result, _ = direct.request(method, container, obj,
-                                           _request_headers(conn, client, headers),
-                                           query_string=query_string)
+        status, result, data = direct.request(method, container, obj,
+                                              _request_headers(conn, client, headers),
+                                              body=body, query_string=query_string)
     except StatusError as exc:
         if response_dict is not None:
             response_dict.update(status=exc.http_status, reason=exc.http_reason,
@@ -504,6 +505,16 @@ def _no_answer(client: SwiftClient, direct: _Direct, conn: Connection, method: s
         raise
     if response_dict is not None:
         response_dict.update(status=status, reason="", headers=result)
+    return result, data
+
+
+def _no_answer(client: SwiftClient, direct: _Direct, conn: Connection, method: str,
+               container: str, obj: str, headers: dict[str, str] | None,
+               query_string: str | None, response_dict: dict[str, Any] | None,
+               body: bytes | None = None) -> None:
+    """A request whose answer has no body worth returning."""
+    _answer(client, direct, conn, method, container, obj, headers, query_string,
+            response_dict, body)
 
 
 def _put_container(client: SwiftClient, conn: Connection, container: str,
@@ -530,6 +541,70 @@ def _delete_object(client: SwiftClient, conn: Connection, container: str, obj: s
                       response_dict)
 
 
+def _post_account(client: SwiftClient, conn: Connection, headers: dict[str, str],
+                  response_dict: dict[str, Any] | None = None, query_string: str | None = None,
+                  data: bytes | None = None) -> tuple[dict[str, str], bytes]:
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().post_account(headers, response_dict=response_dict,
+                                         query_string=query_string, data=data)
+    return _answer(client, direct, conn, "POST", "", "", headers, query_string,
+                   response_dict, data)
+
+
+def _post_container(client: SwiftClient, conn: Connection, container: str,
+                    headers: dict[str, str], response_dict: dict[str, Any] | None = None
+                    ) -> None:
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().post_container(container, headers, response_dict=response_dict)
+    return _no_answer(client, direct, conn, "POST", container, "", headers, None,
+                      response_dict)
+
+
+def _delete_container(client: SwiftClient, conn: Connection, container: str,
+                      response_dict: dict[str, Any] | None = None,
+                      query_string: str | None = None, headers: dict[str, str] | None = None
+                      ) -> None:
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().delete_container(container, response_dict=response_dict,
+                                             query_string=query_string, headers=headers or {})
+    return _no_answer(client, direct, conn, "DELETE", container, "", headers, query_string,
+                      response_dict)
+
+
+def _post_object(client: SwiftClient, conn: Connection, container: str, obj: str,
+                 headers: dict[str, str], response_dict: dict[str, Any] | None = None) -> None:
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().post_object(container, obj, headers, response_dict=response_dict)
+    return _no_answer(client, direct, conn, "POST", container, obj, headers, None,
+                      response_dict)
+
+
+def _copy_object(client: SwiftClient, conn: Connection, container: str, obj: str,
+                 destination: str | None = None, headers: dict[str, str] | None = None,
+                 fresh_metadata: bool | None = None,
+                 response_dict: dict[str, Any] | None = None) -> None:
+    """A server-side COPY, with the headers swiftclient's ``copy_object`` sends:
+    ``Destination`` (quoted; the object itself by default) and
+    ``X-Fresh-Metadata`` when ``fresh_metadata`` is given."""
+    direct = conn.transport()
+    if direct is None:
+        return conn.swift().copy_object(container, obj, destination, headers, fresh_metadata,
+                                        response_dict=response_dict)
+    sent = dict(headers) if headers else {}
+    sent["Destination"] = quote(destination) if destination is not None else "/%s/%s" % (
+        quote(container), quote(obj))
+    if fresh_metadata is not None:
+        for name in [n for n in sent if n.lower() == "x-fresh-metadata"]:
+            del sent[name]
+        sent["X-Fresh-Metadata"] = "true" if fresh_metadata else "false"
+    return _no_answer(client, direct, conn, "COPY", container, obj, sent, None, response_dict,
+                      b"")
+
+
 _DIRECT_OPERATIONS: dict[str, Callable[..., Any]] = {
     "put_small_object": _direct_put,
     "put_object_stream": _direct_put_stream,
@@ -543,6 +618,11 @@ _DIRECT_OPERATIONS: dict[str, Callable[..., Any]] = {
     "get_capabilities": _get_capabilities,
     "put_container": _put_container,
     "delete_object": _delete_object,
+    "post_account": _post_account,
+    "post_container": _post_container,
+    "delete_container": _delete_container,
+    "post_object": _post_object,
+    "copy_object": _copy_object,
 }
 
 
