@@ -13,8 +13,10 @@ import pytest
 #: what a v1 or pre-authenticated login with the direct transport never needs
 LIBRARIES = ("requests", "urllib3", "keystoneauth1", "swiftclient")
 #: standard modules that a stat or a list never needs (logging is loaded on the first
-#: message worth showing, typing only by type checkers, dataclasses and shutil not at all)
-UNUSED_STDLIB = ("logging", "typing", "dataclasses", "inspect", "shutil")
+#: message worth showing, typing only by type checkers, hashlib by the first hash, the
+#: rest by the commands that use them)
+UNUSED_STDLIB = ("logging", "typing", "dataclasses", "inspect", "shutil", "hashlib", "hmac",
+                 "getpass", "shlex", "signal", "copy")
 #: loaded only by the Keystone server, osprofiler or other OpenStack code
 HEAVY = ("osprofiler", "oslo_config", "oslo_utils", "webob", "netaddr", "keystoneclient")
 

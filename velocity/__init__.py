@@ -14,8 +14,6 @@ Public names are imported on first use, so ``import velocity`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-
 from velocity import errors
 from velocity._version import __version__
 from velocity.errors import VelocityError
@@ -51,6 +49,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError("module 'velocity' has no attribute %r" % name)
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -8,7 +8,6 @@ security (``usedforsecurity=False`` where Python supports it).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -27,6 +26,8 @@ _MD5 = re.compile(r"^[0-9a-f]{32}$")
 
 def new_md5() -> Any:
     """A fresh MD5 hash object (for integrity checks)."""
+    import hashlib  # here: a command that hashes nothing never loads it
+
     try:
         return hashlib.md5(usedforsecurity=False)
     except TypeError:  # pragma: no cover - Python built without the keyword
@@ -35,7 +36,11 @@ def new_md5() -> Any:
 
 def new_digest(kind: str) -> Any:
     """A fresh hash object of ``kind`` (``"md5"``, ``"sha256"``, ...)."""
-    return new_md5() if kind == "md5" else hashlib.new(kind)
+    if kind == "md5":
+        return new_md5()
+    import hashlib
+
+    return hashlib.new(kind)
 
 
 def md5_hex(data: bytes | bytearray | memoryview) -> str:

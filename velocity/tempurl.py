@@ -10,8 +10,6 @@ fsspec filesystem's ``sign``, ``velocity tempurl``) signs here.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from urllib.parse import quote, unquote, urlsplit
 
@@ -36,6 +34,9 @@ def signature(key: str, method: str, expires: int, path: str, *, prefix: bool = 
     body = "%s\n%d\n%s" % (method.upper(), expires, "prefix:" + path if prefix else path)
     if ip_range:
         body = "ip=%s\n%s" % (ip_range, body)
+    import hashlib
+    import hmac
+
     return hmac.new(key.encode("utf-8"), body.encode("utf-8"),
                     getattr(hashlib, digest)).hexdigest()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import ssl
 import threading
@@ -296,6 +295,8 @@ class Credentials:
             raise ConfigurationError("Credentials.replace() cannot change %s; it changes %s"
                                      % (", ".join(sorted(unknown)),
                                         ", ".join(sorted(_REPLACEABLE))))
+        import copy
+
         new = copy.copy(self)
         for name, value in changes.items():
             setattr(new, name, value)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import io
 import ipaddress
-import signal
 import sys
 import threading
 import time
@@ -42,6 +41,8 @@ def serve(args: argparse.Namespace) -> int:
     from velocity.server import LocalKeystone, LocalSwift
 
     stop = threading.Event()
+    import signal
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     if args.keystone:

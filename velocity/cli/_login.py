@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import getpass
 import os
 import socket
 import sys
@@ -35,6 +34,8 @@ def read_key(args: argparse.Namespace) -> str | None:
             raise UsageError("--key -: standard input held no key")
         return key
     if args.key_prompt:
+        import getpass
+
         return getpass.getpass("Key for %s: " % (args.user or "velocity"))
     return args.key
 

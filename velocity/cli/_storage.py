@@ -7,7 +7,6 @@ import argparse
 import json
 import os
 import re
-import shlex
 import ssl
 import sys
 from urllib.parse import urljoin, urlsplit
@@ -257,6 +256,8 @@ def auth(args: argparse.Namespace) -> int:
         else:
             emit(record)
         return 0
+    import shlex
+
     print("export OS_STORAGE_URL=%s" % shlex.quote(storage_url))
     if args.show_token:
         _Unredacted().write("export OS_AUTH_TOKEN=%s\n" % shlex.quote(token))
