@@ -260,31 +260,24 @@ def test_retried_delete_that_finds_nothing_succeeded(via, faults, monkeypatch, r
         client.delete_object(container_name, "gone")
 
 
-def test_seekable_body_is_rewound_and_uploaded_whole(swift_server, credentials, raw_conn,
-                                                     container_name, sleeps, tmp_path):
+def test_seekable_body_is_rewound_and_uploaded_whole(via, faults, sleeps, raw_conn,
+                                                     container_name, tmp_path):
     raw_conn.put_container(container_name)
     data = os.urandom(300_000)
     path = tmp_path / "body.bin"
     path.write_bytes(b"HEADER----" + data)
-    url = "%s/%s/obj" % (swift_server.storage_url, container_name)
-    sent: list[bytes] = []
-
-    def consumed_then_503(request):
-        sent.append(body_of(request))  # the body was read, then the server failed
-        return 503, {}, b"busy"
-
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        rsps.add_passthru(swift_server.proxy_url)
-        rsps.add_callback(responses.PUT, url, callback=consumed_then_503)
-        rsps.add(responses.PassthroughResponse(responses.PUT, url))
-        with open(path, "rb") as handle:
-            handle.seek(10)  # uploads start where the file position is
-            SwiftClient(credentials).put_object(container_name, "obj", handle,
-                                                content_length=len(data))
-    assert sent == [data] and len(sleeps) == 1
+    client = via()
+    client.get_auth()
+    faults.reset_stats()
+    # half the body read, then the connection reset: the retry starts again where the
+    # upload started, not where the first attempt stopped reading
+    faults.add("reset_request", method="PUT", path="/obj$", count=1, at=0.5)
+    with open(path, "rb") as handle:
+        handle.seek(10)  # uploads start where the file position is
+        client.put_object(container_name, "obj", handle, content_length=len(data))
+    assert len(sleeps) == 1
+    assert faults.stats.request_body_bytes >= len(data) * 3 // 2
     assert raw_conn.get_object(container_name, "obj")[1] == data
-
-
 
 
 def test_iterator_body_is_never_sent_twice(via, faults, sleeps, raw_conn, container_name):
@@ -415,6 +408,53 @@ def test_metadata_copy_and_delete_requests_on_both_transports(via, faults, raw_c
     assert {"POST", "COPY", "DELETE"} <= methods  # through the proxy, both ways
 
 
+def test_put_object_and_get_object_answer_alike_on_both_transports(via, raw_conn,
+                                                                  container_name):
+    """swiftclient's put_object (bytes, a file of a given length, a stream of
+    unknown length, text) and get_object, whole or streamed: the same objects
+    stored and the same answers, percent-decoded metadata included."""
+    client = via(retry=RetryPolicy(retries=2, backoff=0.01))
+    client.put_container(container_name)
+    meta = {"X-Object-Meta-Note": "50%25 off"}
+    assert client.put_object(container_name, "bytes", b"hello", headers=meta) == hashlib.md5(
+        b"hello").hexdigest()
+    source = io.BytesIO(b"0123456789")
+    source.seek(2)
+    client.put_object(container_name, "slice", source, content_length=5,
+                      content_type="text/x-digits")
+    client.put_object(container_name, "stream", iter([b"ab", b"cd"]))  # chunked
+    client.put_object(container_name, "text", "caf\u00e9")
+    client.put_object(container_name, "empty", None)
+    with pytest.raises(errors.ChecksumMismatch):
+        client.put_object(container_name, "bad", b"data", etag='"%s"' % ("0" * 32))
+    stored = {name: raw_conn.get_object(container_name, name)
+              for name in ("bytes", "slice", "stream", "text", "empty")}
+    assert {n: body for n, (_, body) in stored.items()} == {
+        "bytes": b"hello", "slice": b"23456", "stream": b"abcd", "text": "caf\u00e9".encode(),
+        "empty": b""}
+    assert stored["slice"][0]["content-type"] == "text/x-digits"
+    answer: dict = {}
+    headers, body = client.get_object(container_name, "bytes", response_dict=answer)
+    assert (body, answer["status"], headers["x-object-meta-note"]) == (b"hello", 200,
+                                                                      "50% off")
+    streamed, chunks = client.get_object_stream(container_name, "bytes")
+    assert b"".join(bytes(c) for c in chunks) == b"hello"
+    assert streamed["x-object-meta-note"] == "50% off"  # as swiftclient decodes it
+    with pytest.raises(errors.NoSuchObject):
+        client.get_object(container_name, "missing")
+
+
+def test_a_body_shorter_than_its_content_length_fails_at_once(swift_server, raw_conn,
+                                                              container_name):
+    creds = Credentials.v1(swift_server.auth_url, swift_server.user, swift_server.key)
+    with SwiftClient(creds, retry=RetryPolicy(retries=0)) as client:
+        client.put_container(container_name)
+        with pytest.raises(errors.IncompleteSend, match="7 bytes short"):
+            client.put_object(container_name, "short", io.BytesIO(b"abc"), content_length=10)
+        client.put_object(container_name, "after", b"fine")  # the next request is unharmed
+    assert [o["name"] for o in raw_conn.get_container(container_name)[1]] == ["after"]
+
+
 def test_retry_policy_is_validated():
     with pytest.raises(errors.ConfigurationError, match="retries"):
         RetryPolicy(retries=-1)
@@ -525,18 +565,20 @@ def test_no_secret_in_logs_errors_or_reprs(swift_server, container_name, caplog,
         texts.append(str(obj))
         texts.append(repr(obj))
 
-    # 1. tempauth against the real server, with its real token
+    # 1. tempauth against the real server, with its real token, on both transports
+    # (swiftclient logs every request at DEBUG)
     real = Credentials.v1(swift_server.auth_url, swift_server.user, swift_server.key)
-    client = SwiftClient(real)
-    client.put_container(container_name)
-    client.put_object(container_name, "o", b"x")
-    client.get_object(container_name, "o")
-    try:
-        client.get_object(container_name, "missing")
-    except errors.VelocityError as exc:
-        record(exc)
+    for direct in (True, False):
+        client = SwiftClient(real, direct=direct)
+        client.put_container(container_name)
+        client.put_object(container_name, "o", b"x")
+        client.get_object(container_name, "o")
+        try:
+            client.get_object(container_name, "missing")
+        except errors.VelocityError as exc:
+            record(exc)
+        record(client)
     secrets.add(real.get_token())
-    record(client)
     record(real)
 
     # identity services are played by responses; the storage they name by a

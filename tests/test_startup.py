@@ -46,14 +46,17 @@ def test_the_client_and_the_cli_load_no_openstack_service_modules():
                                      ["post", "c", "-m", "colour:blue"],
                                      ["post", "c", "o", "-m", "owner:ann"],
                                      ["copy", "c", "o", "-d", "/c/o2"], ["delete", "c", "o"],
+                                     ["upload", "c", "{big}", "--segment-size", "1K"],
                                      ["delete", "c"]])
 def test_v1_commands_never_import_requests_keystoneauth1_or_swiftclient(
         swift_server, raw_conn, container_name, tmp_path, command):
     raw_conn.put_container(container_name)
     raw_conn.put_object(container_name, "o", b"hello")
     (tmp_path / "f.txt").write_bytes(b"up")
-    argv = [part.replace("c", container_name) if part in ("c", "/c/o2") else part.format(
-        file=tmp_path / "f.txt", out=tmp_path / "out") for part in command]
+    (tmp_path / "big.bin").write_bytes(bytes(range(256)) * 12)  # three segments and a manifest
+    paths = {"file": tmp_path / "f.txt", "big": tmp_path / "big.bin", "out": tmp_path / "out"}
+    argv = [part.replace("c", container_name) if part in ("c", "/c/o2") else
+            part.format(**paths) for part in command]
     loaded = json.loads(_run(
         "import json, sys\n"
         "from velocity.cli import main\n"
@@ -68,6 +71,10 @@ def test_v1_commands_never_import_requests_keystoneauth1_or_swiftclient(
         assert roots.isdisjoint(UNUSED_STDLIB), sorted(roots & set(UNUSED_STDLIB))
     if command[0] == "download":
         assert (tmp_path / "out" / "o").read_bytes() == b"hello"
+    if "{big}" in command:
+        stored = raw_conn.head_object(container_name, "big.bin")
+        assert stored["x-static-large-object"] == "True"
+        assert raw_conn.get_object(container_name, "big.bin")[1] == bytes(range(256)) * 12
 
 
 @pytest.mark.skipif(importlib.util.find_spec("osprofiler") is None,

@@ -18,6 +18,7 @@ import ssl
 from collections.abc import Callable, Iterator
 from urllib.parse import quote, urlsplit
 
+from velocity import errors
 from velocity._log import log
 from velocity._version import __version__
 from velocity._wire import HeaderDict, StatusError, decode_headers, env_proxies, tls_context
@@ -331,7 +332,7 @@ def _direct_get_stream(client: SwiftClient, conn: Connection, container: str,
                                        query_string=query_string, resp_chunk_size=chunk)
     response, result = direct.open("GET", container, obj,
                                    _request_headers(conn, client, headers),
-                                   query_string=query_string)
+                                   query_string=query_string, unquoted=True)
     length = response.length  # None when not announced
     if length is not None and 0 < length < chunk:
         chunk = length  # a small object needs no 1 MiB buffer
@@ -353,6 +354,82 @@ def _direct_put_stream(client: SwiftClient, conn: Connection, container: str,
     _, result, _ = direct.request("PUT", container, obj, sent, body=contents,
                                   query_string=query_string, length=content_length)
     return result.get("etag", "").strip('"')
+
+
+class _Bounded:
+    """The next ``length`` bytes of a file-like object (as swiftclient's
+    ``LengthWrapper`` sends a body whose length was given)."""
+
+    def __init__(self, source: Any, length: int) -> None:
+        self.source = source
+        self.left = length
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        size = self.left if size is None or size < 0 else min(size, self.left)
+        data = self.source.read(size)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if not data:  # the server would wait for the rest until it gives up
+            raise errors.IncompleteSend("the body ended %d bytes short of its content_length"
+                                        % self.left)
+        self.left -= len(data)
+        return data
+
+
+def _put_object(client: SwiftClient, conn: Connection, container: str, obj: str,
+                contents: Any = None, content_length: int | None = None,
+                etag: str | None = None, chunk_size: int | None = None,
+                content_type: str | None = None, headers: dict[str, str] | None = None,
+                query_string: str | None = None, response_dict: dict[str, Any] | None = None
+                ) -> str:
+    """swiftclient's ``put_object``: bytes, or a file-like object whose length
+    is given, go on the direct connection; anything else (text, an iterable,
+    a stream of unknown length, sent chunked) through swiftclient."""
+    sent = dict(headers) if headers else {}
+    if content_length is None:
+        for name, value in sent.items():
+            if name.lower() == "content-length":
+                content_length = int(value)
+    if not contents:
+        contents, content_length = b"", 0
+    direct = conn.transport()
+    plain = isinstance(contents, (bytes, bytearray, memoryview))
+    if direct is None or not (plain or (hasattr(contents, "read") and
+                                        content_length is not None)):
+        return conn.swift().put_object(container, obj, contents, content_length=content_length,
+                                       etag=etag, chunk_size=chunk_size,
+                                       content_type=content_type, headers=headers,
+                                       query_string=query_string, response_dict=response_dict)
+    if plain:
+        content_length = len(contents)
+    else:
+        contents = _Bounded(contents, content_length or 0)
+    sent = {k: v for k, v in sent.items() if k.lower() != "content-length"}
+    sent["Content-Length"] = str(content_length)
+    if etag:
+        sent["ETag"] = etag.strip('"')
+    if content_type is not None:
+        sent["Content-Type"] = content_type
+    result, _ = _answer(client, direct, conn, "PUT", container, obj, sent, query_string,
+                        response_dict, contents, length=content_length or 0)
+    return result.get("etag", "").strip('"')
+
+
+def _get_object(client: SwiftClient, conn: Connection, container: str, obj: str,
+                resp_chunk_size: int | None = None, query_string: str | None = None,
+                response_dict: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None) -> tuple[dict[str, str], Any]:
+    """swiftclient's ``get_object`` read whole (``get_object_stream`` streams)."""
+    direct = conn.transport()
+    if direct is None or resp_chunk_size:
+        return conn.swift().get_object(container, obj, resp_chunk_size=resp_chunk_size,
+                                       query_string=query_string,
+                                       response_dict=response_dict, headers=headers)
+    result, data = _answer(client, direct, conn, "GET", container, obj, headers, query_string,
+                           response_dict, unquoted=True)
+    return result, data
 
 
 # -- metadata and listings, as swiftclient.Connection answers them ------------------
@@ -491,13 +568,16 @@ def _get_capabilities(client: SwiftClient, conn: Connection, url: str | None = N
 def _answer(client: SwiftClient, direct: _Direct, conn: Connection, method: str,
             container: str, obj: str, headers: dict[str, str] | None,
             query_string: str | None, response_dict: dict[str, Any] | None,
-            body: bytes | None = None) -> tuple[dict[str, str], bytes]:
-    """One request, its answer read whole: ``(headers, body)``; ``response_dict``
-    filled as swiftclient fills it."""
+            body: Any = None, unquoted: bool = False, length: int = 0
+            ) -> tuple[dict[str, str], bytes]:
+    """One request, its answer read whole: ``(headers, body)`` (``unquoted``:
+    header values percent-decoded); ``response_dict`` filled as swiftclient
+    fills it."""
     try:
         status, result, data = direct.request(method, container, obj,
                                               _request_headers(conn, client, headers),
-                                              body=body, query_string=query_string)
+                                              body=body, query_string=query_string,
+                                              length=length, unquoted=unquoted)
     except StatusError as exc:
         if response_dict is not None:
             response_dict.update(status=exc.http_status, reason=exc.http_reason,
@@ -623,6 +703,8 @@ _DIRECT_OPERATIONS: dict[str, Callable[..., Any]] = {
     "delete_container": _delete_container,
     "post_object": _post_object,
     "copy_object": _copy_object,
+    "put_object": _put_object,
+    "get_object": _get_object,
 }
 
 
