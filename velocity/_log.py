@@ -1,4 +1,4 @@
-"""Velocity's logger: ``logging.getLogger("velocity")``, looked up on first use.
+"""Velocity's logger: ``logging.getLogger("velocity")``, looked up when used.
 
 Importing :mod:`logging` (with :mod:`traceback`, :mod:`linecache`,
 :mod:`tokenize` and :mod:`string` behind it) is a measurable share of a
@@ -19,6 +19,10 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
 _muted = False  # muted(): only errors get through
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40,
            "critical": 50, "fatal": 50}
@@ -33,7 +37,7 @@ class _VelocityLogger:
 
     __slots__ = ()
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - whatever the Logger attribute is
+    def __getattr__(self, name: str) -> Any:
         level = _LEVELS.get(name, 99)
         logging = sys.modules.get("logging")
         if (logging is None and level < 30) or (_muted and level < 40):

@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from velocity.client import RetryPolicy
 
 
-
-
 class SwiftOperations:
     """Mixin: ``swiftclient.Connection``'s methods, with the same arguments
     and return values, through :meth:`SwiftClient.call`."""

@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from velocity.client import SwiftClient
 
 
-
-
 #: a body that keeps breaking after some progress is resumed at most this many
 #: times per allowed retry
 _MAX_RESUMES_PER_RETRY = 10

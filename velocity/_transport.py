@@ -30,10 +30,7 @@ if TYPE_CHECKING:
     from velocity.client import SwiftClient
 
 
-
-
 # -- the direct transport for small objects -----------------------------------------
-
 
 
 class _GotContinue(Exception):

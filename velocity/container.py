@@ -49,7 +49,6 @@ __all__ = ["Container", "ContainerResults", "check_container_name", "PUBLIC_READ
            "PUBLIC_LISTINGS_ACL"]
 
 
-
 class Container:
     """One container (python-cloudfiles' ``Container``).
 

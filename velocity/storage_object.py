@@ -71,7 +71,6 @@ if TYPE_CHECKING:  # pragma: no cover - imports for type hints only
 __all__ = ["StorageObject", "ObjectResults", "check_object_name", "check_metadata"]
 
 
-
 class StorageObject:
     """One object of a container (python-cloudfiles' ``Object``).
 

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from velocity.auth.credentials import Credentials
 
 
-
 def catalog_url(creds: Credentials, service_type: str, interface: str, region: str | None
                 ) -> str | None:
     """The catalog URL of ``service_type`` for this interface and region

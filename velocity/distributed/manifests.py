@@ -26,7 +26,6 @@ from velocity.transfer.delete import delete_paths
 __all__ = ["commit", "discard"]
 
 
-
 def commit(client: SwiftClient, container: str, large: LargeFile, done: list[SegmentDone],
            headers: dict[str, str] | None, config: TransferConfig) -> TransferResult:
     """Verify the segments of ``large`` and write its manifest.

@@ -20,7 +20,6 @@ from velocity.transfer.plan import UploadJob, common_prefix
 __all__ = ["FileUploads", "upload_stream"]
 
 
-
 class FileUploads:
     """The file uploads of one call into ``container``.
 
