@@ -344,12 +344,21 @@ def _direct_put_stream(client: SwiftClient, conn: Connection, container: str,
     if direct is None:
         return conn.swift().put_object(container, obj, contents, content_length=content_length,
                                        etag=etag, headers=headers, query_string=query_string)
-    sent = _request_headers(conn, client, headers)
-    sent["Content-Length"] = str(content_length)
+    return _put(client, direct, conn, container, obj, contents, content_length, etag, headers,
+                query_string)
+
+
+def _put(client: SwiftClient, direct: _Direct, conn: Connection, container: str, obj: str,
+         body: Any, length: int, etag: str | None, headers: dict[str, str] | None,
+         query_string: str | None, response_dict: dict[str, Any] | None = None) -> str:
+    """A PUT of ``length`` bytes on the direct connection; returns the ETag
+    the server answers (checked against ``etag`` by the server, when given)."""
+    sent = {k: v for k, v in (headers or {}).items() if k.lower() != "content-length"}
+    sent["Content-Length"] = str(length)
     if etag:
-        sent["ETag"] = etag
-    _, result, _ = direct.request("PUT", container, obj, sent, body=contents,
-                                  query_string=query_string, length=content_length)
+        sent["ETag"] = etag.strip('"')
+    result, _ = _answer(client, direct, conn, "PUT", container, obj, sent, query_string,
+                        response_dict, body, length=length)
     return result.get("etag", "").strip('"')
 
 
@@ -384,9 +393,8 @@ def _put_object(client: SwiftClient, conn: Connection, container: str, obj: str,
     """swiftclient's ``put_object``: bytes, or a file-like object whose length
     is given, go on the direct connection; anything else (text, an iterable,
     a stream of unknown length, sent chunked) through swiftclient."""
-    sent = dict(headers) if headers else {}
     if content_length is None:
-        for name, value in sent.items():
+        for name, value in (headers or {}).items():
             if name.lower() == "content-length":
                 content_length = int(value)
     if not contents:
@@ -403,15 +411,10 @@ def _put_object(client: SwiftClient, conn: Connection, container: str, obj: str,
         content_length = len(contents)
     else:
         contents = _Bounded(contents, content_length or 0)
-    sent = {k: v for k, v in sent.items() if k.lower() != "content-length"}
-    sent["Content-Length"] = str(content_length)
-    if etag:
-        sent["ETag"] = etag.strip('"')
     if content_type is not None:
-        sent["Content-Type"] = content_type
-    result, _ = _answer(client, direct, conn, "PUT", container, obj, sent, query_string,
-                        response_dict, contents, length=content_length or 0)
-    return result.get("etag", "").strip('"')
+        headers = {**(headers or {}), "Content-Type": content_type}
+    return _put(client, direct, conn, container, obj, contents, content_length or 0, etag,
+                headers, query_string, response_dict)
 
 
 def _get_object(client: SwiftClient, conn: Connection, container: str, obj: str,
@@ -424,9 +427,8 @@ def _get_object(client: SwiftClient, conn: Connection, container: str, obj: str,
         return conn.swift().get_object(container, obj, resp_chunk_size=resp_chunk_size,
                                        query_string=query_string,
                                        response_dict=response_dict, headers=headers)
-    result, data = _answer(client, direct, conn, "GET", container, obj, headers, query_string,
-                           response_dict, unquoted=True)
-    return result, data
+    return _answer(client, direct, conn, "GET", container, obj, headers, query_string,
+                   response_dict, unquoted=True)
 
 
 # -- metadata and listings, as swiftclient.Connection answers them ------------------
@@ -438,10 +440,8 @@ def _get_auth(client: SwiftClient, conn: Connection) -> tuple[str | None, str | 
 
 def _head(client: SwiftClient, direct: _Direct, conn: Connection, container: str, obj: str,
           headers: dict[str, str] | None, query_string: str | None = None) -> HeaderDict:
-    _, result, _ = direct.request("HEAD", container, obj,
-                                  _request_headers(conn, client, headers),
-                                  query_string=query_string, unquoted=True)
-    return result  # type: ignore[return-value]
+    return _answer(client, direct, conn, "HEAD", container, obj, headers, query_string, None,
+                   unquoted=True)[0]  # type: ignore[return-value]
 
 
 def _head_account(client: SwiftClient, conn: Connection,

@@ -182,10 +182,10 @@ class SwiftClient(SwiftOperations):
         full jitter, at most 20 s; ``Retry-After`` honoured up to 120 s)
     :param timeout: seconds to wait for a server's answer
     :param user_agent: ``User-Agent`` header value
-    :param direct: send object bodies, metadata requests and listings on
-        Velocity's own ``http.client`` connections (the default: a third of
-        the CPU per request, and a command that needs nothing else never
-        imports ``requests``); ``False`` sends every request through
+    :param direct: send requests on Velocity's own ``http.client``
+        connections (the default: a third of the CPU per request, and a
+        command never imports ``requests``; text bodies and bodies of unknown
+        length still go through swiftclient); ``False`` sends every request through
         swiftclient and ``requests``, as happens anyway when an HTTP proxy is
         set in the environment for the storage URL (for code whose tests mock
         ``requests``, for instance)
